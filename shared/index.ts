@@ -1,0 +1,6 @@
+export * from './alerts.ts'
+export * from './readings.ts'
+export * from './rules.ts'
+export * from './status.ts'
+export * from './topics.ts'
+export { topicSchemas } from './topic-schemas.ts'

@@ -1,0 +1,59 @@
+import { z } from 'zod'
+import { DeviceKind } from './readings.ts'
+import { ID_PATTERN } from './topics.ts'
+
+export const Severity = z.enum(['info', 'warning', 'critical'])
+export type Severity = z.infer<typeof Severity>
+
+/**
+ * A metric of a reading: a numeric field (`dissolved_oxygen_mg_l`), or a species count
+ * of a trap reading (`counts.brown_planthopper`).
+ */
+export const MetricName = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$/, 'metric names look like ph or counts.stem_borer')
+
+/**
+ * Threshold: fires when the metric is above (or below) `value`; resolves when it is
+ * back on the safe side of `clear` (hysteresis, so a reading hovering at the line
+ * does not flap). Without `clear`, the alert resolves at `value` itself.
+ */
+export const ThresholdCondition = z
+  .object({
+    type: z.literal('threshold'),
+    metric: MetricName,
+    op: z.enum(['above', 'below']),
+    value: z.number().finite(),
+    clear: z.number().finite().optional(),
+  })
+  .refine((c) => c.clear === undefined || (c.op === 'above' ? c.clear <= c.value : c.clear >= c.value), {
+    message: 'clear must be on the safe side of value (at or below it for above, at or above it for below)',
+    path: ['clear'],
+  })
+export type ThresholdCondition = z.infer<typeof ThresholdCondition>
+
+export const RuleScope = z.object({
+  kind: DeviceKind,
+  /** Limit to these farms; absent means every farm. */
+  farm_ids: z.array(z.string().regex(ID_PATTERN)).optional(),
+  /** Limit to these devices; absent means every device of the kind. */
+  device_ids: z.array(z.string().regex(ID_PATTERN)).optional(),
+})
+
+export const Rule = z.object({
+  id: z.string().regex(ID_PATTERN, 'rule ids are letters, digits, dot, dash or underscore'),
+  name: z.string().min(1).max(120),
+  description: z.string().max(2000).default(''),
+  enabled: z.boolean().default(true),
+  version: z.number().int().positive().default(1),
+  scope: RuleScope,
+  severity: Severity,
+  /**
+   * What the farmer reads. Placeholders: {device}, {site}, {farm}, {metric}, {value},
+   * {threshold}.
+   */
+  message: z.string().min(1).max(500),
+  condition: ThresholdCondition,
+})
+export type Rule = z.infer<typeof Rule>
+export type RuleInput = z.input<typeof Rule>
