@@ -1,0 +1,111 @@
+import { once } from 'node:events'
+import { mkdirSync } from 'node:fs'
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http'
+import { type AddressInfo, createServer, type Server } from 'node:net'
+import { Aedes } from 'aedes'
+import aedesPersistenceLevel from 'aedes-persistence-level'
+import { ClassicLevel } from 'classic-level'
+import { createWebSocketStream, WebSocketServer } from 'ws'
+import type { Logger } from '../log.ts'
+import type { Store } from '../store/repository.ts'
+import { createAuth } from './auth.ts'
+
+export type BrokerConfig = {
+  host: string
+  /** MQTT over TCP; 0 picks a free port. */
+  port: number
+  /** MQTT over WebSocket at /mqtt; null disables it, 0 picks a free port. */
+  wsPort: number | null
+  /** Sessions, subscriptions and queued QoS 1 messages live here across restarts. */
+  persistenceDir: string
+}
+
+export type Broker = {
+  port: number
+  wsPort: number | null
+  /** Closes a device's connection at once (after its credentials were revoked). */
+  disconnectDevice(deviceId: string): boolean
+  stop(): Promise<void>
+}
+
+/** Hard cap on one PUBLISH payload; the processor quarantines anything over its own smaller limit. */
+const MAX_PAYLOAD_BYTES = 1024 * 1024
+
+export async function startBroker(
+  config: BrokerConfig,
+  deps: { store: Store; log: Logger },
+): Promise<Broker> {
+  const log = deps.log.child({ module: 'broker' })
+  mkdirSync(config.persistenceDir, { recursive: true })
+  const db = new ClassicLevel<string, Buffer>(config.persistenceDir, { valueEncoding: 'buffer' })
+  const persistence = aedesPersistenceLevel(db)
+  const auth = createAuth({ store: deps.store, log })
+
+  const aedes = await Aedes.createBroker({
+    persistence,
+    preConnect: auth.preConnect,
+    authenticate: auth.authenticate,
+    authorizePublish: (client, packet, done) => {
+      if (packet.payload.length > MAX_PAYLOAD_BYTES) {
+        log.warn({ clientId: client?.id, bytes: packet.payload.length }, 'payload over 1 MiB refused')
+        return done(new Error('payload too large'))
+      }
+      auth.authorizePublish(client, packet, done)
+    },
+    authorizeSubscribe: auth.authorizeSubscribe,
+    // Wills and retained messages are published by the broker on a client's behalf; the
+    // hook above already checked the topic when the client connected or published.
+  })
+
+  aedes.on('clientError', (client, err) =>
+    log.debug({ clientId: client?.id, err: err.message }, 'client error'),
+  )
+  aedes.on('connectionError', (client, err) =>
+    log.debug({ clientId: client?.id, err: err.message }, 'connection error'),
+  )
+  aedes.on('client', (client) => log.debug({ clientId: client.id }, 'client connected'))
+  aedes.on('clientDisconnect', (client) => log.debug({ clientId: client.id }, 'client disconnected'))
+
+  const tcp: Server = createServer(aedes.handle)
+  tcp.listen(config.port, config.host)
+  await once(tcp, 'listening')
+  const port = (tcp.address() as AddressInfo).port
+
+  let http: HttpServer | null = null
+  let wss: WebSocketServer | null = null
+  let wsPort: number | null = null
+  if (config.wsPort !== null) {
+    http = createHttpServer((_req, res) => {
+      res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket: connect to /mqtt\n')
+    })
+    wss = new WebSocketServer({ server: http, path: '/mqtt', maxPayload: MAX_PAYLOAD_BYTES + 1024 })
+    wss.on('connection', (socket, req) => aedes.handle(createWebSocketStream(socket), req))
+    http.listen(config.wsPort, config.host)
+    await once(http, 'listening')
+    wsPort = (http.address() as AddressInfo).port
+  }
+  log.info({ port, wsPort, persistence: config.persistenceDir }, 'broker listening')
+
+  return {
+    port,
+    wsPort,
+    disconnectDevice(deviceId) {
+      const client = (aedes as unknown as { clients: Record<string, { close(): void }> }).clients[
+        deviceId
+      ]
+      if (!client) return false
+      client.close()
+      return true
+    },
+    async stop() {
+      for (const c of wss?.clients ?? []) c.terminate()
+      wss?.close()
+      const closing = [new Promise<void>((r) => tcp.close(() => r()))]
+      if (http) closing.push(new Promise<void>((r) => http.close(() => r())))
+      await new Promise<void>((resolve) => aedes.close(() => resolve()))
+      await Promise.all(closing)
+      await persistence.destroy()
+      log.info('broker stopped')
+    },
+  }
+}

@@ -1,0 +1,62 @@
+import { z } from 'zod'
+
+/**
+ * Configuration, parsed once at start-up from the environment and frozen. Services get
+ * the slice they need passed in; nothing below reads `process.env`.
+ */
+const port = z.coerce.number().int().min(0).max(65535)
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes')
+
+export const ConfigSchema = z.object({
+  TANI_SERVICES: z
+    .string()
+    .default('broker,processor')
+    .transform((s) => s.split(',').map((x) => x.trim()))
+    .pipe(z.array(z.enum(['broker', 'processor'])).min(1)),
+  TANI_DATA_DIR: z.string().default('data'),
+  TANI_DB: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  MQTT_HOST: z.string().default('0.0.0.0'),
+  MQTT_PORT: port.default(1883),
+  /** MQTT over WebSocket (path /mqtt); 0 picks a free port, empty disables. */
+  MQTT_WS_PORT: z.union([z.literal('').transform(() => null), port]).default(8083),
+  /** Where the processor connects; defaults to the embedded broker. */
+  MQTT_URL: z.string().url().optional(),
+  PROCESSOR_USERNAME: z.string().default('processor'),
+  /** Needed when the processor runs without the embedded broker. */
+  PROCESSOR_SECRET: z.string().optional(),
+
+  INFLUX_URL: z.string().url().default('http://127.0.0.1:8086'),
+  INFLUX_API: z.enum(['auto', 'v1', 'v2']).default('auto'),
+  INFLUX_DATABASE: z.string().default('tani'),
+  INFLUX_RETENTION_POLICY: z.string().optional(),
+  INFLUX_ORG: z.string().optional(),
+  INFLUX_BUCKET: z.string().optional(),
+  INFLUX_TOKEN: z.string().optional(),
+  INFLUX_USERNAME: z.string().optional(),
+  INFLUX_PASSWORD: z.string().optional(),
+  /** Create the v1 database at start (InfluxDB 1.x only). */
+  INFLUX_CREATE_DATABASE: bool.default(true),
+
+  /** Readings the processor holds unacknowledged at most (its memory bound). */
+  PROCESSOR_MAX_INFLIGHT: z.coerce.number().int().min(1).max(100_000).default(2000),
+  /** How long a batch may wait to fill before it is written, ms. */
+  PROCESSOR_FLUSH_MS: z.coerce.number().int().min(0).max(10_000).default(100),
+  /** Readings older than this when they arrive raise alerts marked late, ms. */
+  PROCESSOR_LATE_AFTER_MS: z.coerce.number().int().min(0).default(15 * 60 * 1000),
+})
+
+export type Config = Readonly<z.infer<typeof ConfigSchema>> & { dbPath: string }
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = ConfigSchema.safeParse(env)
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`)
+    throw new Error(`invalid configuration in the environment:\n${lines.join('\n')}`)
+  }
+  const c = parsed.data
+  return Object.freeze({ ...c, dbPath: c.TANI_DB ?? `${c.TANI_DATA_DIR}/tani.db` })
+}

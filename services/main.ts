@@ -1,0 +1,125 @@
+import { join } from 'node:path'
+import { startBroker, type Broker } from './broker/index.ts'
+import { type Config, loadConfig } from './config.ts'
+import { createDatabase } from './influx/influxd.ts'
+import { detectApi, type InfluxConfig } from './influx/client.ts'
+import { createLogger, type Logger } from './log.ts'
+import { startProcessor, type Processor } from './processor/index.ts'
+import { rotateServiceAccount } from './store/provisioning.ts'
+import type { Store } from './store/repository.ts'
+import { openSqliteStore } from './store/sqlite-store.ts'
+
+/**
+ * One entry for every service. `TANI_SERVICES=broker,processor` (the default) runs the
+ * embedded broker and the processor in one process — the single-machine setup; the
+ * compose file runs one service per container from the same image.
+ */
+
+export type Running = {
+  broker: Broker | null
+  processor: Processor | null
+  store: Store
+  stop(): Promise<void>
+}
+
+export function influxConfigOf(config: Config): InfluxConfig {
+  return {
+    url: config.INFLUX_URL,
+    api: config.INFLUX_API,
+    database: config.INFLUX_DATABASE,
+    retentionPolicy: config.INFLUX_RETENTION_POLICY,
+    org: config.INFLUX_ORG,
+    bucket: config.INFLUX_BUCKET,
+    token: config.INFLUX_TOKEN,
+    username: config.INFLUX_USERNAME,
+    password: config.INFLUX_PASSWORD,
+  }
+}
+
+export async function startServices(config: Config, log: Logger): Promise<Running> {
+  const store = openSqliteStore(config.dbPath)
+  let broker: Broker | null = null
+  let processor: Processor | null = null
+  const stopAll = async () => {
+    await processor?.stop()
+    await broker?.stop()
+    await store.close()
+  }
+  try {
+    if (config.TANI_SERVICES.includes('broker')) {
+      broker = await startBroker(
+        {
+          host: config.MQTT_HOST,
+          port: config.MQTT_PORT,
+          wsPort: config.MQTT_WS_PORT,
+          persistenceDir: join(config.TANI_DATA_DIR, 'broker'),
+        },
+        { store, log },
+      )
+    }
+    if (config.TANI_SERVICES.includes('processor')) {
+      let secret = config.PROCESSOR_SECRET
+      if (!secret) {
+        if (!broker)
+          throw new Error(
+            'PROCESSOR_SECRET is required when the processor runs without the embedded broker (create it with: npm run tani -- service-account create processor)',
+          )
+        // In one process the processor's secret never leaves memory: a new one each start.
+        secret = await rotateServiceAccount(store, config.PROCESSOR_USERNAME, 'processor')
+      }
+      const influx = influxConfigOf(config)
+      if (config.INFLUX_CREATE_DATABASE && (influx.api === 'v1' || (await detectApi(influx.url)) === 'v1'))
+        await createDatabase(influx.url, influx.database)
+      processor = await startProcessor(
+        {
+          mqttUrl: config.MQTT_URL ?? `mqtt://127.0.0.1:${broker?.port ?? config.MQTT_PORT}`,
+          username: config.PROCESSOR_USERNAME,
+          password: secret,
+          influx,
+          maxInflight: config.PROCESSOR_MAX_INFLIGHT,
+          flushMs: config.PROCESSOR_FLUSH_MS,
+          lateAfterMs: config.PROCESSOR_LATE_AFTER_MS,
+        },
+        { store, log },
+      )
+    }
+  } catch (err) {
+    await stopAll()
+    throw err
+  }
+  return { broker, processor, store, stop: stopAll }
+}
+
+async function main() {
+  let config: Config
+  try {
+    config = loadConfig()
+  } catch (err) {
+    console.error((err as Error).message)
+    process.exit(2)
+  }
+  const log = createLogger(config.LOG_LEVEL)
+  const running = await startServices(config, log)
+  let stopping = false
+  const shutdown = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    log.info({ signal }, 'stopping')
+    running.stop().then(
+      () => process.exit(0),
+      (err: Error) => {
+        log.error({ err: err.message }, 'stop failed')
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGINT', () => shutdown('SIGINT'))
+  process.on('SIGTERM', () => shutdown('SIGTERM'))
+}
+
+if (import.meta.main) {
+  main().catch((err: Error) => {
+    console.error(`tani: ${err.message}`)
+    process.exit(1)
+  })
+}

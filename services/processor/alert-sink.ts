@@ -1,0 +1,79 @@
+import mqtt, { type MqttClient } from 'mqtt'
+import { type AlertEvent, topics } from '../../shared/index.ts'
+import type { Logger } from '../log.ts'
+import type { AlertRepository } from '../store/repository.ts'
+
+/**
+ * Publishes alert events on `alerts/{farmId}` with QoS 1. The store is the outbox: an
+ * event is saved (durable) before the reading that caused it is acknowledged, and marked
+ * published when the broker acknowledges the event. Unpublished events are sent again
+ * at start-up and periodically, so a crash between the two loses nothing; the event's
+ * id makes the repeat recognisable downstream.
+ */
+export type AlertSink = {
+  /** Saves the events; resolves once they are durable (publishing continues in background). */
+  emit(events: AlertEvent[], startedAt: (e: AlertEvent) => number): Promise<void>
+  published(): number
+  close(): Promise<void>
+}
+
+export async function createAlertSink(opts: {
+  url: string
+  username: string
+  password: string
+  store: AlertRepository
+  log: Logger
+  retryIntervalMs?: number
+}): Promise<AlertSink> {
+  const log = opts.log.child({ module: 'alert-sink' })
+  let publishedCount = 0
+  const client: MqttClient = await mqtt.connectAsync(opts.url, {
+    clientId: `${opts.username}-alerts-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
+    username: opts.username,
+    password: opts.password,
+    clean: true,
+    protocolVersion: 4,
+    reconnectPeriod: 1000,
+  })
+  client.on('error', (err) => log.error({ err: err.message }, 'MQTT error'))
+  const inFlight = new Set<string>()
+
+  function publish(event: AlertEvent) {
+    const k = `${event.alert_id}:${event.state}`
+    if (inFlight.has(k)) return
+    inFlight.add(k)
+    client.publish(topics.farmAlerts(event.farm_id), JSON.stringify(event), { qos: 1 }, (err) => {
+      inFlight.delete(k)
+      if (err) return log.warn({ alertId: event.alert_id, err: err.message }, 'alert publish failed; will retry')
+      publishedCount++
+      opts.store
+        .markPublished(event.alert_id, event.state)
+        .catch((e: Error) => log.error({ err: e.message }, 'could not mark alert published'))
+      log.info(
+        { alertId: event.alert_id, state: event.state, deviceId: event.device_id, late: event.late },
+        'alert event published',
+      )
+    })
+  }
+
+  async function republish() {
+    for (const e of await opts.store.unpublishedEvents()) publish(e)
+  }
+  await republish()
+  const timer = setInterval(() => {
+    republish().catch((e: Error) => log.error({ err: e.message }, 'republish failed'))
+  }, opts.retryIntervalMs ?? 5000)
+  timer.unref()
+
+  return {
+    async emit(events, startedAt) {
+      for (const e of events) await opts.store.saveAlertEvent(e, startedAt(e))
+      for (const e of events) publish(e)
+    },
+    published: () => publishedCount,
+    async close() {
+      clearInterval(timer)
+      await client.endAsync(false)
+    },
+  }
+}

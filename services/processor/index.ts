@@ -1,0 +1,134 @@
+import { topics } from '../../shared/index.ts'
+import {
+  createInfluxWriter,
+  type InfluxConfig,
+  isRetriableWriteError,
+  retryDelayMs,
+} from '../influx/client.ts'
+import type { Logger } from '../log.ts'
+import type { Store } from '../store/repository.ts'
+import { createAlertSink } from './alert-sink.ts'
+import { createMqttSource, type MessageSource } from './mqtt-source.ts'
+import { createDeviceDirectory, createPipeline, type PipelineStats } from './pipeline.ts'
+import { createRuleEngine } from './rules/engine.ts'
+import { createWriteBatcher } from './write-batcher.ts'
+
+export type ProcessorConfig = {
+  mqttUrl: string
+  username: string
+  password: string
+  influx: InfluxConfig
+  /** Messages held unacknowledged at most: the processor's memory bound. */
+  maxInflight: number
+  flushMs: number
+  /** Lines per InfluxDB write at most (a batch grows past it only while a write is under way). */
+  batchLines?: number
+  lateAfterMs: number
+  /** How often the rules are re-read from the store. */
+  rulesRefreshMs?: number
+}
+
+export type Processor = {
+  stats(): PipelineStats & { inflight: number; writeRetries: number; alertsPublished: number }
+  /** Re-reads the rules from the store now. */
+  reloadRules(): Promise<void>
+  stop(drainTimeoutMs?: number): Promise<void>
+}
+
+export async function startProcessor(
+  config: ProcessorConfig,
+  deps: { store: Store; log: Logger },
+): Promise<Processor> {
+  const log = deps.log.child({ module: 'processor' })
+  const writer = await createInfluxWriter(config.influx, log)
+  const batcher = createWriteBatcher({
+    writer,
+    maxLines: config.batchLines ?? 5000,
+    flushMs: config.flushMs,
+    isRetriable: isRetriableWriteError,
+    retryDelayMs,
+    log,
+  })
+
+  const rules = createRuleEngine()
+  let rulesRevision = ''
+  async function reloadRules() {
+    const revision = await deps.store.rulesRevision()
+    if (revision === rulesRevision) return
+    rulesRevision = revision
+    rules.setRules(await deps.store.listRules())
+    log.info({ rules: rules.rules().filter((r) => r.enabled).length }, 'rules loaded')
+  }
+  await reloadRules()
+  rules.restore(await deps.store.openAlerts())
+  const rulesTimer = setInterval(() => {
+    reloadRules().catch((e: Error) => log.error({ err: e.message }, 'could not reload rules'))
+  }, config.rulesRefreshMs ?? 5000)
+  rulesTimer.unref()
+
+  const alerts = await createAlertSink({
+    url: config.mqttUrl,
+    username: config.username,
+    password: config.password,
+    store: deps.store,
+    log,
+  })
+
+  const pipeline = createPipeline({
+    store: deps.store,
+    devices: createDeviceDirectory(deps.store),
+    batcher,
+    rules,
+    alerts,
+    lateAfterMs: config.lateAfterMs,
+    log,
+  })
+
+  const source: MessageSource = createMqttSource({
+    url: config.mqttUrl,
+    username: config.username,
+    password: config.password,
+    clientId: config.username,
+    topics: [topics.allDeviceUp, topics.allDeviceStatus],
+    maxInflight: config.maxInflight,
+    log,
+  })
+  try {
+    await source.start((m) => void pipeline.handle(m))
+  } catch (err) {
+    clearInterval(rulesTimer)
+    await alerts.close()
+    await writer.close()
+    throw err
+  }
+  log.info({ mqtt: config.mqttUrl, influx: config.influx.url, api: writer.api }, 'processor started')
+
+  return {
+    stats: () => ({
+      ...pipeline.stats(),
+      inflight: source.inflight(),
+      writeRetries: batcher.stats().retries,
+      alertsPublished: alerts.published(),
+    }),
+    reloadRules,
+    async stop(drainTimeoutMs = 10_000) {
+      clearInterval(rulesTimer)
+      // Take no more messages, finish the ones under way (their PUBACKs go out), then
+      // leave. If InfluxDB is away, stop anyway: what was not written stays
+      // unacknowledged and the broker delivers it again.
+      source.pause()
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([
+        batcher.close(),
+        new Promise((r) => {
+          timer = setTimeout(r, drainTimeoutMs)
+        }),
+      ])
+      clearTimeout(timer)
+      await source.close()
+      await alerts.close()
+      await writer.close()
+      log.info(pipeline.stats(), 'processor stopped')
+    },
+  }
+}

@@ -1,0 +1,131 @@
+import type { DeviceKind, DeviceStatus, Reading } from '../../shared/index.ts'
+
+/**
+ * InfluxDB line protocol for readings, written deterministically (tags and fields
+ * sorted) so that tests can compare it. Schema: one measurement per device kind; tags
+ * farm, site, device (and species, trap, attractant for traps); the device's time in ms.
+ * Battery and signal go to `device_health`, one point per reading, for the fleet view.
+ */
+
+export type DeviceTags = { farm: string; site: string | null; device: string }
+
+type FieldValue = number | { int: number } | string | boolean
+
+const escapeKey = (s: string) => s.replace(/[,= \\]/g, (c) => `\\${c}`)
+const escapeMeasurement = (s: string) => s.replace(/[, \\]/g, (c) => `\\${c}`)
+const escapeString = (s: string) => s.replace(/["\\]/g, (c) => `\\${c}`)
+
+function formatField(v: FieldValue): string {
+  if (typeof v === 'number') return `${v}`
+  if (typeof v === 'boolean') return v ? 'true' : 'false'
+  if (typeof v === 'string') return `"${escapeString(v)}"`
+  return `${Math.trunc(v.int)}i`
+}
+
+export function line(
+  measurement: string,
+  tags: Record<string, string | null | undefined>,
+  fields: Record<string, FieldValue | undefined>,
+  timeMs: number,
+): string {
+  const tagPart = Object.keys(tags)
+    .filter((k) => tags[k] !== null && tags[k] !== undefined && tags[k] !== '')
+    .sort()
+    .map((k) => `,${escapeKey(k)}=${escapeKey(String(tags[k]))}`)
+    .join('')
+  const fieldPart = Object.keys(fields)
+    .filter((k) => fields[k] !== undefined)
+    .sort()
+    .map((k) => `${escapeKey(k)}=${formatField(fields[k] as FieldValue)}`)
+    .join(',')
+  return `${escapeMeasurement(measurement)}${tagPart} ${fieldPart} ${Math.trunc(timeMs)}`
+}
+
+/** Numeric measurement fields of each kind (floats), in the contract's names. */
+const numericFields: Record<Exclude<DeviceKind, 'pest_trap'>, readonly string[]> = {
+  env_sensor: ['air_temp_c', 'rel_humidity_pct', 'leaf_wetness_pct', 'rainfall_mm', 'soil_moisture_pct'],
+  pond_sensor: ['dissolved_oxygen_mg_l', 'ph', 'water_temp_c', 'salinity_ppt', 'tan_mg_l', 'turbidity_ntu'],
+  irrigation_controller: ['flow_l_min', 'pressure_bar', 'volume_total_l'],
+}
+
+/** Forces float formatting for a number that happens to be whole (6 → 6.0 is still float: no `i`). */
+const float = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined)
+
+export function readingLines(kind: DeviceKind, reading: Reading, tags: DeviceTags): string[] {
+  const r = reading as Record<string, unknown> & { ts: number; seq: number }
+  const base = { farm: tags.farm, site: tags.site, device: tags.device }
+  const out: string[] = []
+  if (kind === 'pest_trap') {
+    const trap = reading as Reading & {
+      trap_id: string
+      attractant: string
+      interval_s: number
+      counts: Record<string, number>
+    }
+    for (const species of Object.keys(trap.counts).sort()) {
+      out.push(
+        line(
+          'pest_trap',
+          { ...base, species, trap: trap.trap_id, attractant: trap.attractant },
+          {
+            count: { int: trap.counts[species] as number },
+            interval_s: { int: trap.interval_s },
+            seq: { int: r.seq },
+          },
+          r.ts,
+        ),
+      )
+    }
+  } else {
+    const fields: Record<string, FieldValue | undefined> = { seq: { int: r.seq } }
+    for (const f of numericFields[kind]) fields[f] = float(r[f])
+    if (kind === 'irrigation_controller') fields.valve_open = { int: r.valve === 'open' ? 1 : 0 }
+    out.push(line(kind, base, fields, r.ts))
+  }
+  out.push(
+    line(
+      'device_health',
+      { ...base, kind },
+      {
+        battery_pct: float(r.battery_pct),
+        battery_v: float(r.battery_v),
+        rssi_dbm: float(r.rssi_dbm),
+        seq: { int: r.seq },
+      },
+      r.ts,
+    ),
+  )
+  return out
+}
+
+export function statusLine(
+  kind: DeviceKind,
+  status: DeviceStatus,
+  tags: DeviceTags,
+  receivedAt: number,
+): string {
+  return line(
+    'device_status',
+    { farm: tags.farm, site: tags.site, device: tags.device, kind },
+    {
+      online: { int: status.online ? 1 : 0 },
+      firmware: status.firmware,
+      reason: status.reason,
+    },
+    status.ts ?? receivedAt,
+  )
+}
+
+/** The metrics rules can refer to: numeric fields, and `counts.<species>` for traps. */
+export function metricValues(reading: Reading): Map<string, number> {
+  const out = new Map<string, number>()
+  for (const [k, v] of Object.entries(reading)) {
+    if (k === 'ts' || k === 'seq') continue
+    if (typeof v === 'number') out.set(k, v)
+    else if (k === 'counts' && v && typeof v === 'object')
+      for (const [species, n] of Object.entries(v as Record<string, number>))
+        out.set(`counts.${species}`, n)
+    else if (k === 'valve') out.set('valve_open', v === 'open' ? 1 : 0)
+  }
+  return out
+}

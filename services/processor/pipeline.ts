@@ -1,0 +1,217 @@
+import { z } from 'zod'
+import {
+  DeviceStatus,
+  type DeviceUplink,
+  parseDeviceTopic,
+  parseDeviceUplink,
+  type Reading,
+} from '../../shared/index.ts'
+import type { Logger } from '../log.ts'
+import type { Device, QuarantineReason, Store } from '../store/repository.ts'
+import type { AlertSink } from './alert-sink.ts'
+import { type DeviceTags, readingLines, statusLine } from './line-protocol.ts'
+import type { SourceMessage } from './mqtt-source.ts'
+import type { RuleEngine } from './rules/engine.ts'
+import type { WriteBatcher } from './write-batcher.ts'
+
+/**
+ * The processing steps, in order: decode → validate → store → evaluate → emit.
+ * A message is acknowledged only after its last step is durable; a message that fails
+ * decoding or validation is quarantined (durably, with its reason) and then acknowledged.
+ */
+
+/** Payloads above this are quarantined without parsing (the first bytes are kept). */
+export const MAX_UPLINK_BYTES = 256 * 1024
+const KEPT_PAYLOAD_BYTES = 64 * 1024
+
+export type PipelineDeps = {
+  store: Store
+  devices: DeviceDirectory
+  batcher: WriteBatcher
+  rules: RuleEngine
+  alerts: AlertSink
+  lateAfterMs: number
+  log: Logger
+  now?: () => number
+}
+
+export type PipelineStats = {
+  received: number
+  readingsStored: number
+  statusesStored: number
+  quarantined: number
+  alertEvents: number
+}
+
+class Rejection extends Error {
+  readonly reason: QuarantineReason
+  readonly deviceId: string | null
+  constructor(reason: QuarantineReason, message: string, deviceId: string | null = null) {
+    super(message)
+    this.reason = reason
+    this.deviceId = deviceId
+  }
+}
+
+/** Caches the device registry (the processor reads it for every message). */
+export type DeviceDirectory = { get(id: string): Promise<Device | null> }
+
+export function createDeviceDirectory(store: Store, ttlMs = 30_000): DeviceDirectory {
+  const cache = new Map<string, { device: Device | null; until: number }>()
+  return {
+    async get(id) {
+      const now = Date.now()
+      const hit = cache.get(id)
+      if (hit && hit.until > now) return hit.device
+      const device = await store.getDevice(id)
+      if (cache.size > 200_000) cache.clear()
+      cache.set(id, { device, until: now + ttlMs })
+      return device
+    },
+  }
+}
+
+const describe = (err: z.ZodError) =>
+  err.issues
+    .slice(0, 10)
+    .map((i) => `${i.path.length ? i.path.join('.') : '(message)'}: ${i.message}`)
+    .join('; ')
+
+type Decoded = { deviceId: string; channel: 'up' | 'status'; body: unknown }
+
+/** Step 1: topic and JSON. */
+export function decode(message: SourceMessage): Decoded {
+  const t = parseDeviceTopic(message.topic)
+  if (!t) throw new Rejection('bad_topic', `not a device topic: ${message.topic}`)
+  if (message.payload.length > MAX_UPLINK_BYTES)
+    throw new Rejection(
+      'too_large',
+      `payload is ${message.payload.length} bytes; the limit is ${MAX_UPLINK_BYTES} (send a backlog in several batches)`,
+      t.deviceId,
+    )
+  try {
+    return { ...t, body: JSON.parse(message.payload.toString('utf8')) }
+  } catch (err) {
+    throw new Rejection('not_json', `payload is not JSON: ${(err as Error).message}`, t.deviceId)
+  }
+}
+
+/** Step 2: the device is registered and active, and the payload fits its kind's schema. */
+export async function validate(
+  decoded: Decoded,
+  devices: DeviceDirectory,
+): Promise<
+  | { channel: 'up'; device: Device; uplink: DeviceUplink }
+  | { channel: 'status'; device: Device; status: DeviceStatus }
+> {
+  const device = await devices.get(decoded.deviceId)
+  if (!device)
+    throw new Rejection('unknown_device', `device ${decoded.deviceId} is not registered`, decoded.deviceId)
+  if (device.revokedAt !== null)
+    throw new Rejection('revoked_device', `device ${device.id} was revoked`, device.id)
+  if (decoded.channel === 'status') {
+    const parsed = DeviceStatus.safeParse(decoded.body)
+    if (!parsed.success) throw new Rejection('invalid', describe(parsed.error), device.id)
+    return { channel: 'status', device, status: parsed.data }
+  }
+  const parsed = parseDeviceUplink(decoded.body)
+  if (!parsed.success) throw new Rejection('invalid', describe(parsed.error), device.id)
+  if (parsed.data.kind !== device.kind)
+    throw new Rejection(
+      'kind_mismatch',
+      `device ${device.id} is registered as ${device.kind} but sent ${parsed.data.kind}`,
+      device.id,
+    )
+  return { channel: 'up', device, uplink: parsed.data }
+}
+
+const tagsOf = (d: Device): DeviceTags => ({ farm: d.farmId, site: d.siteId, device: d.id })
+
+export function createPipeline(deps: PipelineDeps) {
+  const log = deps.log.child({ module: 'pipeline' })
+  const now = deps.now ?? Date.now
+  const stats: PipelineStats = {
+    received: 0,
+    readingsStored: 0,
+    statusesStored: 0,
+    quarantined: 0,
+    alertEvents: 0,
+  }
+
+  async function quarantine(message: SourceMessage, reason: QuarantineReason, detail: string, deviceId: string | null) {
+    await deps.store.quarantine({
+      receivedAt: message.receivedAt,
+      topic: message.topic,
+      deviceId,
+      reason,
+      detail,
+      payload: message.payload.subarray(0, KEPT_PAYLOAD_BYTES),
+      payloadBytes: message.payload.length,
+    })
+    stats.quarantined++
+    log.warn({ topic: message.topic, deviceId, reason, detail }, 'message quarantined')
+  }
+
+  /** Steps 4 and 5: rules on the stored readings, then alert events (saved before the ack). */
+  async function evaluateAndEmit(device: Device, readings: readonly Reading[]) {
+    const events = deps.rules.evaluate(readings, { device, now: now(), lateAfterMs: deps.lateAfterMs })
+    if (events.length === 0) return
+    stats.alertEvents += events.length
+    await deps.alerts.emit(events, (e) => deps.rules.startedAtOf(e))
+  }
+
+  async function handle(message: SourceMessage): Promise<void> {
+    stats.received++
+    let valid: Awaited<ReturnType<typeof validate>>
+    try {
+      valid = await validate(decode(message), deps.devices)
+    } catch (err) {
+      if (!(err instanceof Rejection)) throw err
+      await quarantine(message, err.reason, err.message, err.deviceId)
+      message.ack()
+      return
+    }
+    const { device } = valid
+    // Step 3: store. The job completes after InfluxDB has the lines.
+    if (valid.channel === 'status') {
+      const lines = [statusLine(device.kind, valid.status, tagsOf(device), message.receivedAt)]
+      deps.batcher.add({
+        lines,
+        onWritten: () => {
+          stats.statusesStored++
+          message.ack()
+        },
+        onRejected: async (reason) => {
+          await quarantine(message, 'rejected_by_influxdb', reason, device.id)
+          message.ack()
+        },
+      })
+      return
+    }
+    const readings = valid.uplink.readings
+    deps.batcher.add({
+      lines: readings.flatMap((r) => readingLines(device.kind, r, tagsOf(device))),
+      onWritten: async () => {
+        stats.readingsStored += readings.length
+        await evaluateAndEmit(device, readings)
+        message.ack()
+      },
+      onRejected: async (reason) => {
+        await quarantine(message, 'rejected_by_influxdb', reason, device.id)
+        message.ack()
+      },
+    })
+  }
+
+  return {
+    /** Never throws: a failure is logged and the message stays unacknowledged (redelivered). */
+    handle(message: SourceMessage): Promise<void> {
+      return handle(message).catch((err: Error) => {
+        log.error({ topic: message.topic, err: err.message }, 'message processing failed; left unacknowledged')
+      })
+    },
+    stats: () => ({ ...stats }),
+  }
+}
+
+export type Pipeline = ReturnType<typeof createPipeline>

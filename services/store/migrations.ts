@@ -1,0 +1,84 @@
+/**
+ * Versioned schema migrations for the control-plane store. Append only: a released
+ * migration is never edited, a change is a new entry.
+ */
+export const migrations: ReadonlyArray<{ version: number; name: string; sql: string }> = [
+  {
+    version: 1,
+    name: 'farms, sites, devices, service accounts',
+    sql: `
+      CREATE TABLE farms (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        timezone TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE sites (
+        id TEXT PRIMARY KEY,
+        farm_id TEXT NOT NULL REFERENCES farms(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        latitude REAL,
+        longitude REAL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX sites_farm ON sites(farm_id);
+      CREATE TABLE devices (
+        id TEXT PRIMARY KEY,
+        farm_id TEXT NOT NULL REFERENCES farms(id),
+        site_id TEXT REFERENCES sites(id),
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        dev_eui TEXT UNIQUE,
+        secret_hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER
+      );
+      CREATE INDEX devices_farm ON devices(farm_id);
+      CREATE TABLE service_accounts (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL,
+        secret_hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+    `,
+  },
+  {
+    version: 2,
+    name: 'rules, alerts, quarantine',
+    sql: `
+      CREATE TABLE rules (
+        id TEXT PRIMARY KEY,
+        version INTEGER NOT NULL,
+        enabled INTEGER NOT NULL,
+        document TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE TABLE alerts (
+        alert_id TEXT PRIMARY KEY,
+        rule_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        farm_id TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        state TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        resolved_at INTEGER,
+        last_event TEXT NOT NULL,
+        event_published INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX alerts_open ON alerts(rule_id, device_id) WHERE state = 'firing';
+      CREATE INDEX alerts_unpublished ON alerts(event_published) WHERE event_published = 0;
+      CREATE TABLE quarantine (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        received_at INTEGER NOT NULL,
+        topic TEXT NOT NULL,
+        device_id TEXT,
+        reason TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        payload BLOB NOT NULL,
+        payload_bytes INTEGER NOT NULL
+      );
+      CREATE INDEX quarantine_reason ON quarantine(reason);
+    `,
+  },
+]

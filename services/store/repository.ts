@@ -1,0 +1,124 @@
+import type { AlertEvent, DeviceKind, Rule } from '../../shared/index.ts'
+
+/**
+ * The control-plane store as the services see it. SQLite implements it today
+ * (sqlite-store.ts); another database can implement the same interface without the
+ * services noticing. Methods are async so that a networked database fits.
+ */
+
+export type Farm = { id: string; name: string; timezone: string; createdAt: number }
+export type SiteKind = 'pond' | 'field' | 'orchard' | 'greenhouse' | 'other'
+export type Site = {
+  id: string
+  farmId: string
+  name: string
+  kind: SiteKind
+  latitude: number | null
+  longitude: number | null
+}
+export type Device = {
+  id: string
+  farmId: string
+  siteId: string | null
+  kind: DeviceKind
+  name: string
+  devEui: string | null
+  createdAt: number
+  revokedAt: number | null
+}
+export type ServiceRole = 'processor' | 'notifier' | 'api'
+export type NewDevice = {
+  id: string
+  farmId: string
+  siteId: string | null
+  kind: DeviceKind
+  name: string
+  devEui: string | null
+  secretHash: string
+}
+export type QuarantineReason =
+  | 'not_json'
+  | 'too_large'
+  | 'invalid'
+  | 'unknown_device'
+  | 'kind_mismatch'
+  | 'revoked_device'
+  | 'bad_topic'
+  | 'rejected_by_influxdb'
+export type QuarantineEntry = {
+  id: number
+  receivedAt: number
+  topic: string
+  deviceId: string | null
+  reason: QuarantineReason
+  detail: string
+  payload: Buffer
+  payloadBytes: number
+}
+export type StoredAlert = {
+  alertId: string
+  ruleId: string
+  deviceId: string
+  farmId: string
+  state: 'firing' | 'resolved'
+  startedAt: number
+  resolvedAt: number | null
+  lastEvent: AlertEvent
+  eventPublished: boolean
+}
+
+export interface FarmRepository {
+  createFarm(farm: Omit<Farm, 'createdAt'>): Promise<Farm>
+  getFarm(id: string): Promise<Farm | null>
+  listFarms(): Promise<Farm[]>
+  createSite(site: Site): Promise<Site>
+  listSites(farmId: string): Promise<Site[]>
+  getSite(id: string): Promise<Site | null>
+}
+
+export interface DeviceRepository {
+  createDevice(device: NewDevice): Promise<Device>
+  getDevice(id: string): Promise<Device | null>
+  listDevices(filter?: { farmId?: string }): Promise<Device[]>
+  /** The stored secret hash of an active (not revoked) device, or null. */
+  deviceSecretHash(id: string): Promise<string | null>
+  revokeDevice(id: string): Promise<boolean>
+}
+
+export interface ServiceAccountRepository {
+  upsertServiceAccount(name: string, role: ServiceRole, secretHash: string): Promise<void>
+  serviceAccount(name: string): Promise<{ name: string; role: ServiceRole; secretHash: string } | null>
+}
+
+export interface RuleRepository {
+  putRule(rule: Rule): Promise<void>
+  listRules(): Promise<Rule[]>
+  /** Changes whenever any rule changes, so readers can poll cheaply. */
+  rulesRevision(): Promise<string>
+}
+
+export interface AlertRepository {
+  /** Open (firing) alerts, to restore rule state after a restart. */
+  openAlerts(): Promise<StoredAlert[]>
+  /** Records a state change; the event is marked unpublished until `markPublished`. */
+  saveAlertEvent(event: AlertEvent, startedAt: number): Promise<void>
+  markPublished(alertId: string, state: AlertEvent['state']): Promise<void>
+  unpublishedEvents(): Promise<AlertEvent[]>
+  getAlert(alertId: string): Promise<StoredAlert | null>
+}
+
+export interface QuarantineRepository {
+  quarantine(entry: Omit<QuarantineEntry, 'id'>): Promise<number>
+  listQuarantine(filter?: { reason?: QuarantineReason; limit?: number }): Promise<QuarantineEntry[]>
+  countQuarantine(): Promise<Record<string, number>>
+}
+
+export interface Store
+  extends FarmRepository,
+    DeviceRepository,
+    ServiceAccountRepository,
+    RuleRepository,
+    AlertRepository,
+    QuarantineRepository {
+  close(): Promise<void>
+}

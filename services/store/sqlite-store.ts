@@ -1,0 +1,288 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { DatabaseSync, type SQLInputValue } from 'node:sqlite'
+import { type AlertEvent, AlertEvent as AlertEventSchema, Rule } from '../../shared/index.ts'
+import { migrations } from './migrations.ts'
+import type {
+  Device,
+  Farm,
+  NewDevice,
+  QuarantineEntry,
+  QuarantineReason,
+  ServiceRole,
+  Site,
+  Store,
+  StoredAlert,
+} from './repository.ts'
+
+type Row = Record<string, SQLInputValue>
+
+/** Applies pending migrations in one transaction each; returns the schema version. */
+export function migrate(db: DatabaseSync): number {
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+  )
+  const row = db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }
+  let current = row.v ?? 0
+  for (const m of migrations) {
+    if (m.version <= current) continue
+    db.exec('BEGIN IMMEDIATE')
+    try {
+      db.exec(m.sql)
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+        m.version,
+        m.name,
+        Date.now(),
+      )
+      db.exec('COMMIT')
+    } catch (err) {
+      db.exec('ROLLBACK')
+      throw new Error(`migration ${m.version} (${m.name}) failed: ${(err as Error).message}`)
+    }
+    current = m.version
+  }
+  return current
+}
+
+const toFarm = (r: Row): Farm => ({
+  id: String(r.id),
+  name: String(r.name),
+  timezone: String(r.timezone),
+  createdAt: Number(r.created_at),
+})
+const toSite = (r: Row): Site => ({
+  id: String(r.id),
+  farmId: String(r.farm_id),
+  name: String(r.name),
+  kind: String(r.kind) as Site['kind'],
+  latitude: r.latitude === null ? null : Number(r.latitude),
+  longitude: r.longitude === null ? null : Number(r.longitude),
+})
+const toDevice = (r: Row): Device => ({
+  id: String(r.id),
+  farmId: String(r.farm_id),
+  siteId: r.site_id === null ? null : String(r.site_id),
+  kind: String(r.kind) as Device['kind'],
+  name: String(r.name),
+  devEui: r.dev_eui === null ? null : String(r.dev_eui),
+  createdAt: Number(r.created_at),
+  revokedAt: r.revoked_at === null ? null : Number(r.revoked_at),
+})
+const toAlert = (r: Row): StoredAlert => ({
+  alertId: String(r.alert_id),
+  ruleId: String(r.rule_id),
+  deviceId: String(r.device_id),
+  farmId: String(r.farm_id),
+  state: String(r.state) as StoredAlert['state'],
+  startedAt: Number(r.started_at),
+  resolvedAt: r.resolved_at === null ? null : Number(r.resolved_at),
+  lastEvent: AlertEventSchema.parse(JSON.parse(String(r.last_event))),
+  eventPublished: Number(r.event_published) === 1,
+})
+
+/** Opens (creating and migrating if needed) the SQLite control-plane store. */
+export function openSqliteStore(path: string): Store {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
+  const db = new DatabaseSync(path)
+  // WAL lets the CLI register devices while the broker and processor read.
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;')
+  migrate(db)
+
+  const q = {
+    insertFarm: db.prepare('INSERT INTO farms (id, name, timezone, created_at) VALUES (?, ?, ?, ?)'),
+    getFarm: db.prepare('SELECT * FROM farms WHERE id = ?'),
+    listFarms: db.prepare('SELECT * FROM farms ORDER BY id'),
+    insertSite: db.prepare(
+      'INSERT INTO sites (id, farm_id, name, kind, latitude, longitude, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
+    listSites: db.prepare('SELECT * FROM sites WHERE farm_id = ? ORDER BY id'),
+    getSite: db.prepare('SELECT * FROM sites WHERE id = ?'),
+    insertDevice: db.prepare(
+      'INSERT INTO devices (id, farm_id, site_id, kind, name, dev_eui, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    getDevice: db.prepare('SELECT * FROM devices WHERE id = ?'),
+    listDevices: db.prepare('SELECT * FROM devices ORDER BY id'),
+    listFarmDevices: db.prepare('SELECT * FROM devices WHERE farm_id = ? ORDER BY id'),
+    deviceSecret: db.prepare('SELECT secret_hash FROM devices WHERE id = ? AND revoked_at IS NULL'),
+    revokeDevice: db.prepare(
+      'UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL',
+    ),
+    upsertAccount: db.prepare(
+      `INSERT INTO service_accounts (name, role, secret_hash, created_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT(name) DO UPDATE SET role = excluded.role, secret_hash = excluded.secret_hash`,
+    ),
+    getAccount: db.prepare('SELECT * FROM service_accounts WHERE name = ?'),
+    putRule: db.prepare(
+      `INSERT INTO rules (id, version, enabled, document, updated_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT(id) DO UPDATE SET version = excluded.version, enabled = excluded.enabled,
+         document = excluded.document, updated_at = excluded.updated_at`,
+    ),
+    listRules: db.prepare('SELECT document FROM rules ORDER BY id'),
+    rulesRevision: db.prepare(
+      'SELECT COUNT(*) AS n, COALESCE(MAX(updated_at), 0) AS t, COALESCE(SUM(version), 0) AS v FROM rules',
+    ),
+    openAlerts: db.prepare("SELECT * FROM alerts WHERE state = 'firing'"),
+    getAlert: db.prepare('SELECT * FROM alerts WHERE alert_id = ?'),
+    upsertAlert: db.prepare(
+      `INSERT INTO alerts (alert_id, rule_id, device_id, farm_id, severity, state, started_at, resolved_at, last_event, event_published)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
+       ON CONFLICT(alert_id) DO UPDATE SET state = excluded.state, resolved_at = excluded.resolved_at,
+         last_event = excluded.last_event, event_published = 0`,
+    ),
+    markPublished: db.prepare(
+      'UPDATE alerts SET event_published = 1 WHERE alert_id = ? AND state = ?',
+    ),
+    unpublished: db.prepare(
+      'SELECT last_event FROM alerts WHERE event_published = 0 ORDER BY started_at',
+    ),
+    insertQuarantine: db.prepare(
+      'INSERT INTO quarantine (received_at, topic, device_id, reason, detail, payload, payload_bytes) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
+    listQuarantine: db.prepare('SELECT * FROM quarantine ORDER BY id DESC LIMIT ?'),
+    listQuarantineByReason: db.prepare(
+      'SELECT * FROM quarantine WHERE reason = ? ORDER BY id DESC LIMIT ?',
+    ),
+    countQuarantine: db.prepare('SELECT reason, COUNT(*) AS n FROM quarantine GROUP BY reason'),
+  }
+
+  return {
+    async createFarm(farm) {
+      const createdAt = Date.now()
+      q.insertFarm.run(farm.id, farm.name, farm.timezone, createdAt)
+      return { ...farm, createdAt }
+    },
+    async getFarm(id) {
+      const r = q.getFarm.get(id) as Row | undefined
+      return r ? toFarm(r) : null
+    },
+    async listFarms() {
+      return (q.listFarms.all() as Row[]).map(toFarm)
+    },
+    async createSite(site) {
+      q.insertSite.run(
+        site.id,
+        site.farmId,
+        site.name,
+        site.kind,
+        site.latitude,
+        site.longitude,
+        Date.now(),
+      )
+      return site
+    },
+    async listSites(farmId) {
+      return (q.listSites.all(farmId) as Row[]).map(toSite)
+    },
+    async getSite(id) {
+      const r = q.getSite.get(id) as Row | undefined
+      return r ? toSite(r) : null
+    },
+    async createDevice(d: NewDevice) {
+      const createdAt = Date.now()
+      q.insertDevice.run(d.id, d.farmId, d.siteId, d.kind, d.name, d.devEui, d.secretHash, createdAt)
+      const { secretHash: _hash, ...device } = d
+      return { ...device, createdAt, revokedAt: null }
+    },
+    async getDevice(id) {
+      const r = q.getDevice.get(id) as Row | undefined
+      return r ? toDevice(r) : null
+    },
+    async listDevices(filter) {
+      const rows = filter?.farmId ? q.listFarmDevices.all(filter.farmId) : q.listDevices.all()
+      return (rows as Row[]).map(toDevice)
+    },
+    async deviceSecretHash(id) {
+      const r = q.deviceSecret.get(id) as Row | undefined
+      return r ? String(r.secret_hash) : null
+    },
+    async revokeDevice(id) {
+      return Number(q.revokeDevice.run(Date.now(), id).changes) > 0
+    },
+    async upsertServiceAccount(name, role, secretHash) {
+      q.upsertAccount.run(name, role, secretHash, Date.now())
+    },
+    async serviceAccount(name) {
+      const r = q.getAccount.get(name) as Row | undefined
+      return r
+        ? { name: String(r.name), role: String(r.role) as ServiceRole, secretHash: String(r.secret_hash) }
+        : null
+    },
+    async putRule(rule) {
+      const valid = Rule.parse(rule)
+      q.putRule.run(valid.id, valid.version, valid.enabled ? 1 : 0, JSON.stringify(valid), Date.now())
+    },
+    async listRules() {
+      return (q.listRules.all() as Row[]).map((r) => Rule.parse(JSON.parse(String(r.document))))
+    },
+    async rulesRevision() {
+      const r = q.rulesRevision.get() as Row
+      return `${r.n}:${r.t}:${r.v}`
+    },
+    async openAlerts() {
+      return (q.openAlerts.all() as Row[]).map(toAlert)
+    },
+    async getAlert(alertId) {
+      const r = q.getAlert.get(alertId) as Row | undefined
+      return r ? toAlert(r) : null
+    },
+    async saveAlertEvent(event: AlertEvent, startedAt: number) {
+      q.upsertAlert.run(
+        event.alert_id,
+        event.rule_id,
+        event.device_id,
+        event.farm_id,
+        event.severity,
+        event.state,
+        startedAt,
+        event.state === 'resolved' ? Date.parse(event.reading_ts) : null,
+        JSON.stringify(event),
+      )
+    },
+    async markPublished(alertId, state) {
+      q.markPublished.run(alertId, state)
+    },
+    async unpublishedEvents() {
+      return (q.unpublished.all() as Row[]).map((r) =>
+        AlertEventSchema.parse(JSON.parse(String(r.last_event))),
+      )
+    },
+    async quarantine(e) {
+      const r = q.insertQuarantine.run(
+        e.receivedAt,
+        e.topic,
+        e.deviceId,
+        e.reason,
+        e.detail,
+        e.payload,
+        e.payloadBytes,
+      )
+      return Number(r.lastInsertRowid)
+    },
+    async listQuarantine(filter) {
+      const limit = filter?.limit ?? 100
+      const rows = filter?.reason
+        ? q.listQuarantineByReason.all(filter.reason, limit)
+        : q.listQuarantine.all(limit)
+      return (rows as Row[]).map(
+        (r): QuarantineEntry => ({
+          id: Number(r.id),
+          receivedAt: Number(r.received_at),
+          topic: String(r.topic),
+          deviceId: r.device_id === null ? null : String(r.device_id),
+          reason: String(r.reason) as QuarantineReason,
+          detail: String(r.detail),
+          payload: Buffer.from(r.payload as Uint8Array),
+          payloadBytes: Number(r.payload_bytes),
+        }),
+      )
+    },
+    async countQuarantine() {
+      const out: Record<string, number> = {}
+      for (const r of q.countQuarantine.all() as Row[]) out[String(r.reason)] = Number(r.n)
+      return out
+    },
+    async close() {
+      if (db.isOpen) db.close()
+    },
+  }
+}
