@@ -1,0 +1,257 @@
+import type { ErrorWithSubackPacket, MqttClient } from 'mqtt'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startSimulation } from '../../../firmware-sim/simulator.ts'
+import { type AlertEvent, AlertEvent as AlertEventSchema, Rule } from '../../../shared/index.ts'
+import type { ProvisionedDevice } from '../../../services/store/provisioning.ts'
+import {
+  eventually,
+  lowOxygenRule,
+  rawConnack,
+  type Stack,
+  seedFarm,
+  startStack,
+} from '../../harness/stack.ts'
+
+/**
+ * The walking skeleton end to end: simulated devices → embedded broker (auth, ACL) →
+ * processor → real influxd, and an alert event on alerts/{farmId}.
+ */
+
+let stack: Stack
+let devices: ProvisionedDevice[]
+let alertsClient: MqttClient
+const alertEvents: AlertEvent[] = []
+const FARM = 'farm-e2e'
+
+const byKind = (kind: string) => devices.filter((d) => d.kind === kind)
+const pond = () => byKind('pond_sensor')[0] as ProvisionedDevice
+
+beforeAll(async () => {
+  stack = await startStack()
+  devices = await seedFarm(stack.store, FARM, [
+    { kind: 'pond_sensor', count: 2 },
+    { kind: 'env_sensor', count: 1 },
+    { kind: 'pest_trap', count: 1 },
+    { kind: 'irrigation_controller', count: 1 },
+  ])
+  await stack.store.putRule(Rule.parse(lowOxygenRule))
+  await stack.processor?.reloadRules()
+  // The notifier's view: a service account that may subscribe to alerts.
+  const { rotateServiceAccount } = await import('../../../services/store/provisioning.ts')
+  const secret = await rotateServiceAccount(stack.store, 'notifier', 'notifier')
+  alertsClient = await stack.connect({ clientId: 'notifier', username: 'notifier', password: secret })
+  alertsClient.on('message', (_topic, payload) => alertEvents.push(AlertEventSchema.parse(JSON.parse(payload.toString()))))
+  await alertsClient.subscribeAsync(`alerts/${FARM}`, { qos: 1 })
+})
+
+afterAll(async () => {
+  await stack?.stop()
+})
+
+describe('a reading travels broker → processor → InfluxDB → alert', () => {
+  it('stores every simulated reading of every kind, counted in InfluxDB', async () => {
+    const sim = startSimulation({
+      mqttUrl: stack.mqttUrl,
+      devices: devices.map((d) => ({ id: d.id, kind: d.kind, secret: d.secret })),
+      intervalMs: 100,
+      seed: 7,
+    })
+    await sim.ready
+    await eventually(() => sim.stats().acknowledged, (n) => n >= 40, '40 acknowledged readings')
+    await sim.stop()
+    const stats = sim.stats()
+    expect(stats.refused).toBe(0)
+    expect(stats.failed).toBe(0)
+    // One device_health point per reading, whatever the kind.
+    const stored = await eventually(
+      () => stack.count(`SELECT COUNT(battery_pct) FROM device_health WHERE farm = '${FARM}'`),
+      (n) => n >= stats.acknowledged,
+      'every acknowledged reading in InfluxDB',
+    )
+    expect(stored).toBe(stats.acknowledged)
+    for (const m of ['pond_sensor', 'env_sensor', 'pest_trap', 'irrigation_controller']) {
+      expect(await stack.count(`SELECT COUNT(seq) FROM ${m} WHERE farm = '${FARM}'`)).toBeGreaterThan(0)
+    }
+    // Nothing the simulator sent was quarantined.
+    expect(await stack.store.countQuarantine()).toEqual({})
+  })
+
+  it('writes the measurement, tags, fields and device timestamp of a reading exactly', async () => {
+    const d = pond()
+    const client = await stack.connect({ clientId: d.id, username: d.id, password: d.secret, clean: false })
+    const ts = Date.parse('2026-11-20T22:00:00.123Z')
+    const reading = {
+      kind: 'pond_sensor',
+      ts: new Date(ts).toISOString(),
+      seq: 100_001,
+      battery_pct: 81.5,
+      rssi_dbm: -97,
+      dissolved_oxygen_mg_l: 5.25,
+      ph: 7.9,
+      water_temp_c: 29.5,
+      salinity_ppt: 15,
+      tan_mg_l: 0.4,
+      turbidity_ntu: 35,
+    }
+    await client.publishAsync(`devices/${d.id}/up`, JSON.stringify(reading), { qos: 1 })
+    const series = await eventually(
+      () => stack.query(`SELECT * FROM pond_sensor WHERE device = $device AND seq = 100001`, { device: d.id }),
+      (s) => s.length > 0,
+      'the reading in InfluxDB',
+    )
+    const s = series[0]
+    expect(s?.name).toBe('pond_sensor')
+    const row = Object.fromEntries(s?.columns.map((c, i) => [c, s.values[0]?.[i]]) ?? [])
+    expect(row).toEqual({
+      time: ts,
+      farm: FARM,
+      site: `${FARM}-pond-1`,
+      device: d.id,
+      seq: 100001,
+      dissolved_oxygen_mg_l: 5.25,
+      ph: 7.9,
+      water_temp_c: 29.5,
+      salinity_ppt: 15,
+      tan_mg_l: 0.4,
+      turbidity_ntu: 35,
+    })
+    client.end()
+  })
+
+  it('raises exactly one alert event for a low-oxygen episode, and resolves it', async () => {
+    const d = pond()
+    const client = await stack.connect({ clientId: d.id, username: d.id, password: d.secret, clean: false })
+    // After the simulator's readings in event time: rules skip readings older than the last seen.
+    const t0 = Date.now() + 1000
+    const send = (seq: number, offsetMs: number, dissolved_oxygen_mg_l: number) =>
+      client.publishAsync(
+        `devices/${d.id}/up`,
+        JSON.stringify({ kind: 'pond_sensor', ts: t0 + offsetMs, seq, battery_pct: 80, rssi_dbm: -90, dissolved_oxygen_mg_l }),
+        { qos: 1 },
+      )
+    await send(200_001, 0, 2.4)
+    await send(200_002, 10_000, 2.2)
+    await send(200_002, 10_000, 2.2) // a duplicate delivery changes nothing
+    await send(200_003, 20_000, 3.5) // above the line but below `clear`: still firing
+    await eventually(() => alertEvents.length, (n) => n >= 1, 'the firing alert event')
+    await new Promise((r) => setTimeout(r, 500))
+    const firing = alertEvents.filter((e) => e.device_id === d.id)
+    expect(firing).toHaveLength(1)
+    expect(firing[0]).toMatchObject({
+      state: 'firing',
+      rule_id: 'do-critical',
+      severity: 'critical',
+      farm_id: FARM,
+      site_id: `${FARM}-pond-1`,
+      device_kind: 'pond_sensor',
+      metric: 'dissolved_oxygen_mg_l',
+      value: 2.4,
+      threshold: 3,
+      reading_ts: new Date(t0).toISOString(),
+      late: false,
+    })
+    expect(firing[0]?.message).toContain('2.4 mg/L')
+
+    await send(200_004, 30_000, 6.1)
+    const events = await eventually(
+      () => alertEvents.filter((e) => e.device_id === d.id),
+      (e) => e.length >= 2,
+      'the resolved alert event',
+    )
+    expect(events.map((e) => e.state)).toEqual(['firing', 'resolved'])
+    expect(events[1]?.alert_id).toBe(events[0]?.alert_id)
+    client.end()
+  })
+
+  it('quarantines a malformed payload with its reason and keeps going', async () => {
+    const d = byKind('pond_sensor')[1] as ProvisionedDevice
+    const client = await stack.connect({ clientId: d.id, username: d.id, password: d.secret })
+    await client.publishAsync(`devices/${d.id}/up`, '{"kind":"pond_sensor", "ts": ', { qos: 1 })
+    await client.publishAsync(
+      `devices/${d.id}/up`,
+      JSON.stringify({ kind: 'pond_sensor', ts: Date.now(), seq: 1, battery_pct: 50, rssi_dbm: -80, dissolved_oxygen_mg_l: 80 }),
+      { qos: 1 },
+    )
+    await client.publishAsync(
+      `devices/${d.id}/up`,
+      JSON.stringify({ kind: 'pest_trap', ts: Date.now(), seq: 2, battery_pct: 50, rssi_dbm: -80 }),
+      { qos: 1 },
+    )
+    await client.publishAsync(
+      `devices/${d.id}/up`,
+      JSON.stringify({ kind: 'pond_sensor', ts: Date.now(), seq: 3, battery_pct: 50, rssi_dbm: -80, ph: 8.1 }),
+      { qos: 1 },
+    )
+    await eventually(
+      () => stack.count(`SELECT COUNT(ph) FROM pond_sensor WHERE device = '${d.id}' AND seq = 3`),
+      (n) => n === 1,
+      'the good reading after the bad ones',
+    )
+    const entries = await stack.store.listQuarantine({})
+    const mine = entries.filter((e) => e.deviceId === d.id).reverse()
+    expect(mine.map((e) => e.reason)).toEqual(['not_json', 'invalid', 'invalid'])
+    expect(mine[0]?.payload.toString()).toBe('{"kind":"pond_sensor", "ts": ')
+    expect(mine[1]?.detail).toContain('dissolved_oxygen_mg_l')
+    expect(mine[2]?.detail).toContain('trap_id')
+    client.end()
+  })
+})
+
+describe('the broker keeps devices to their own credentials and topics', () => {
+  it('refuses a device with a wrong password', async () => {
+    const d = pond()
+    await expect(
+      stack.connect({ clientId: d.id, username: d.id, password: 'not-the-secret' }),
+    ).rejects.toThrow(/Bad username or password/i)
+  })
+
+  it('refuses an unknown device', async () => {
+    await expect(stack.connect({ clientId: 'ghost', username: 'ghost', password: 'x' })).rejects.toThrow(
+      /Bad username or password/i,
+    )
+  })
+
+  it('refuses client ids with wildcards, another device id, or empty with a persistent session', async () => {
+    const [d, other] = byKind('pond_sensor') as [ProvisionedDevice, ProvisionedDevice]
+    const creds = { username: d.id, password: d.secret }
+    const IDENTIFIER_REJECTED = 2
+    expect(await rawConnack(stack.broker.port, { clientId: 'pond+1', clean: true, ...creds })).toBe(IDENTIFIER_REJECTED)
+    expect(await rawConnack(stack.broker.port, { clientId: 'a/b', clean: true, ...creds })).toBe(IDENTIFIER_REJECTED)
+    expect(await rawConnack(stack.broker.port, { clientId: other.id, clean: true, ...creds })).toBe(IDENTIFIER_REJECTED)
+    // [MQTT-3.1.3-8]
+    expect(await rawConnack(stack.broker.port, { clientId: '', clean: false, ...creds })).toBe(IDENTIFIER_REJECTED)
+    expect(await rawConnack(stack.broker.port, { clientId: d.id, clean: false, ...creds })).toBe(0)
+    // Usernames with wildcards never reach the registry.
+    expect(await rawConnack(stack.broker.port, { clientId: 'x', clean: true, username: 'devices/#', password: 'x' })).toBe(4)
+  })
+
+  it('refuses a device publishing under another device topic, and stores nothing of it', async () => {
+    const [a, b] = byKind('pond_sensor') as [ProvisionedDevice, ProvisionedDevice]
+    const client = await stack.connect({ clientId: a.id, username: a.id, password: a.secret })
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()))
+    client.publish(
+      `devices/${b.id}/up`,
+      JSON.stringify({ kind: 'pond_sensor', ts: Date.now(), seq: 999_999, battery_pct: 50, rssi_dbm: -80, ph: 6.66 }),
+      { qos: 1 },
+    )
+    // aedes answers a refused QoS 1 publish by closing the connection (MQTT 3.1.1 has no negative PUBACK).
+    await closed
+    await new Promise((r) => setTimeout(r, 300))
+    expect(await stack.count(`SELECT COUNT(ph) FROM pond_sensor WHERE seq = 999999`)).toBe(0)
+  })
+
+  it('answers a subscription to another device topic with SUBACK 0x80 and keeps the connection', async () => {
+    const [a, b] = byKind('pond_sensor') as [ProvisionedDevice, ProvisionedDevice]
+    const client = await stack.connect({ clientId: a.id, username: a.id, password: a.secret })
+    // mqtt.js reports any refused filter as an error carrying the SUBACK.
+    const suback = await client
+      .subscribeAsync([`devices/${b.id}/up`, 'devices/+/up', '#', `devices/${a.id}/down`], { qos: 1 })
+      .then(
+        () => null,
+        (err: ErrorWithSubackPacket) => err.packet,
+      )
+    expect(suback?.granted).toEqual([128, 128, 128, 1])
+    expect(client.connected).toBe(true)
+    client.end()
+  })
+})
