@@ -125,6 +125,7 @@ export async function startProcessor(
         }),
       ])
       clearTimeout(timer)
+      batcher.abort()
       await source.close()
       await alerts.close()
       await writer.close()

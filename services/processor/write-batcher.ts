@@ -32,12 +32,22 @@ export function createWriteBatcher(opts: WriteBatcherOptions) {
   let timer: NodeJS.Timeout | null = null
   let writing: Promise<void> | null = null
   let closed = false
+  let aborted = false
   const stats = { batches: 0, lines: 0, retries: 0, rejectedJobs: 0 }
 
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+  const abortController = new AbortController()
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms)
+      abortController.signal.addEventListener('abort', () => {
+        clearTimeout(t)
+        resolve()
+      })
+    })
 
   async function writeWithRetry(lines: string[]): Promise<{ ok: true } | { ok: false; reason: string }> {
     for (let attempt = 1; ; attempt++) {
+      if (aborted) throw new Error('write batcher aborted')
       try {
         await opts.writer.write(lines)
         return { ok: true }
@@ -115,6 +125,17 @@ export function createWriteBatcher(opts: WriteBatcherOptions) {
       schedule()
     },
     stats: () => ({ ...stats, pendingLines }),
+    /**
+     * Gives up on what is not written yet (their messages stay unacknowledged, so the
+     * source delivers them again). For a stop that cannot wait for InfluxDB.
+     */
+    abort() {
+      aborted = true
+      closed = true
+      abortController.abort()
+      pending = []
+      pendingLines = 0
+    },
     /** Writes everything pending; resolves when done. */
     async close(): Promise<void> {
       closed = true
