@@ -53,6 +53,12 @@ export const Rule = z.object({
    * {threshold}.
    */
   message: z.string().min(1).max(500),
+  /** What the farmer reads when it is over; same placeholders. */
+  resolved_message: z
+    .string()
+    .min(1)
+    .max(500)
+    .default('Back to normal: {metric} at {device} is {value}.'),
   condition: ThresholdCondition,
 })
 export type Rule = z.infer<typeof Rule>

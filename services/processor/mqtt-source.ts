@@ -118,6 +118,11 @@ export function createMqttSource(opts: MqttSourceOptions): MessageSource {
       }
       c.handleMessage = (packet, callback) => {
         if (packet.cmd !== 'publish') return callback()
+        // Stopping: leave it unacknowledged (and hold mqtt.js) so the broker keeps it.
+        if (paused) {
+          waitingCallback = callback
+          return
+        }
         let pending: PendingAck | null = null
         if (packet.qos === 1 && packet.messageId !== undefined) {
           pending = { messageId: packet.messageId, generation, done: false, puback: null }

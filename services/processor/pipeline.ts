@@ -54,11 +54,25 @@ class Rejection extends Error {
 }
 
 /** Caches the device registry (the processor reads it for every message). */
-export type DeviceDirectory = { get(id: string): Promise<Device | null> }
+export type DeviceDirectory = {
+  get(id: string): Promise<Device | null>
+  /** The site's name for messages ("Shrimp pond A"), or its id when unknown. */
+  siteName(siteId: string | null): Promise<string>
+}
 
 export function createDeviceDirectory(store: Store, ttlMs = 30_000): DeviceDirectory {
   const cache = new Map<string, { device: Device | null; until: number }>()
+  const sites = new Map<string, { name: string; until: number }>()
   return {
+    async siteName(siteId) {
+      if (!siteId) return ''
+      const now = Date.now()
+      const hit = sites.get(siteId)
+      if (hit && hit.until > now) return hit.name
+      const name = (await store.getSite(siteId))?.name ?? siteId
+      sites.set(siteId, { name, until: now + ttlMs })
+      return name
+    },
     async get(id) {
       const now = Date.now()
       const hit = cache.get(id)
@@ -154,7 +168,12 @@ export function createPipeline(deps: PipelineDeps) {
 
   /** Steps 4 and 5: rules on the stored readings, then alert events (saved before the ack). */
   async function evaluateAndEmit(device: Device, readings: readonly Reading[]) {
-    const events = deps.rules.evaluate(readings, { device, now: now(), lateAfterMs: deps.lateAfterMs })
+    const events = deps.rules.evaluate(readings, {
+      device,
+      siteName: await deps.devices.siteName(device.siteId),
+      now: now(),
+      lateAfterMs: deps.lateAfterMs,
+    })
     if (events.length === 0) return
     stats.alertEvents += events.length
     await deps.alerts.emit(events, (e) => deps.rules.startedAtOf(e))

@@ -17,7 +17,13 @@ type PairState = {
   lastTs: number
 }
 
-export type EvaluationContext = { device: Device; now: number; lateAfterMs: number }
+export type EvaluationContext = {
+  device: Device
+  /** Used in messages; the site id when absent. */
+  siteName?: string
+  now: number
+  lateAfterMs: number
+}
 
 export function alertIdFor(ruleId: string, deviceId: string, startedAt: number): string {
   const h = createHash('sha256').update(`${ruleId}\n${deviceId}\n${startedAt}`).digest('hex')
@@ -94,7 +100,7 @@ export function createRuleEngine() {
           if (!transition || !state.alertId || state.startedAt === null) continue
           const values = {
             device: ctx.device.name,
-            site: ctx.device.siteId ?? '',
+            site: ctx.siteName || (ctx.device.siteId ?? ''),
             farm: ctx.device.farmId,
             metric: rule.condition.metric,
             value: formatValue(v),
@@ -119,7 +125,7 @@ export function createRuleEngine() {
             seq: reading.seq,
             emitted_at: new Date(ctx.now).toISOString(),
             late: ctx.now - reading.ts > ctx.lateAfterMs,
-            message: renderMessage(rule.message, values),
+            message: renderMessage(transition === 'firing' ? rule.message : rule.resolved_message, values),
           })
           if (transition === 'resolved') {
             state.alertId = null

@@ -179,11 +179,11 @@ describe('a reading travels broker → processor → InfluxDB → alert', () => 
     )
     await client.publishAsync(
       `devices/${d.id}/up`,
-      JSON.stringify({ kind: 'pond_sensor', ts: Date.now(), seq: 3, battery_pct: 50, rssi_dbm: -80, ph: 8.1 }),
+      JSON.stringify({ kind: 'pond_sensor', ts: Date.now(), seq: 300_003, battery_pct: 50, rssi_dbm: -80, ph: 8.1 }),
       { qos: 1 },
     )
     await eventually(
-      () => stack.count(`SELECT COUNT(ph) FROM pond_sensor WHERE device = '${d.id}' AND seq = 3`),
+      () => stack.count(`SELECT COUNT(ph) FROM pond_sensor WHERE device = '${d.id}' AND seq = 300003`),
       (n) => n === 1,
       'the good reading after the bad ones',
     )
@@ -194,6 +194,71 @@ describe('a reading travels broker → processor → InfluxDB → alert', () => 
     expect(mine[1]?.detail).toContain('dissolved_oxygen_mg_l')
     expect(mine[2]?.detail).toContain('trap_id')
     client.end()
+  })
+})
+
+describe('device status and transports', () => {
+  it('records device status, including the last will when a device drops off', async () => {
+    const d = byKind('env_sensor')[0] as ProvisionedDevice
+    const client = await stack.connect({
+      clientId: d.id,
+      username: d.id,
+      password: d.secret,
+      will: {
+        topic: `devices/${d.id}/status`,
+        payload: Buffer.from(JSON.stringify({ online: false, reason: 'connection lost' })),
+        qos: 1,
+        retain: true,
+      },
+    })
+    await client.publishAsync(`devices/${d.id}/status`, JSON.stringify({ online: true, firmware: '1.2.3' }), {
+      qos: 1,
+      retain: true,
+    })
+    await new Promise((r) => setTimeout(r, 50))
+    // The connection drops without a DISCONNECT: the broker publishes the will.
+    client.stream.destroy()
+    const rows = await eventually(
+      async () =>
+        (await stack.query(`SELECT online, firmware, reason FROM device_status WHERE device = $d`, { d: d.id }))[0]
+          ?.values ?? [],
+      (v) => v.some((row) => row[3] === 'connection lost'),
+      'the last will in device_status',
+    )
+    expect(rows.map((r) => r.slice(1))).toContainEqual([1, '1.2.3', null])
+    expect(rows.at(-1)?.slice(1)).toEqual([0, null, 'connection lost'])
+  })
+
+  it('takes readings over MQTT on WebSocket', async () => {
+    const d = byKind('irrigation_controller')[0] as ProvisionedDevice
+    const mqtt = (await import('mqtt')).default
+    const client = await mqtt.connectAsync(`ws://127.0.0.1:${stack.broker.wsPort}/mqtt`, {
+      clientId: d.id,
+      username: d.id,
+      password: d.secret,
+      reconnectPeriod: 0,
+    })
+    await client.publishAsync(
+      `devices/${d.id}/up`,
+      JSON.stringify({
+        kind: 'irrigation_controller',
+        ts: Date.now(),
+        seq: 400_001,
+        battery_pct: 93,
+        rssi_dbm: -67,
+        flow_l_min: 12.5,
+        pressure_bar: 1.2,
+        valve: 'open',
+        volume_total_l: 1000,
+      }),
+      { qos: 1 },
+    )
+    await eventually(
+      () => stack.count(`SELECT COUNT(flow_l_min) FROM irrigation_controller WHERE device = '${d.id}' AND seq = 400001`),
+      (n) => n === 1,
+      'the WebSocket reading in InfluxDB',
+    )
+    await client.endAsync()
   })
 })
 
