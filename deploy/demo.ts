@@ -4,7 +4,6 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import mqtt from 'mqtt'
 import { startSimulation } from '../firmware-sim/simulator.ts'
-import { type DeviceKind, Rule } from '../shared/index.ts'
 import { loadConfig } from '../services/config.ts'
 import { createInfluxQuery } from '../services/influx/client.ts'
 import { startInfluxd } from '../services/influx/influxd.ts'
@@ -12,6 +11,7 @@ import { createLogger } from '../services/log.ts'
 import { influxConfigOf, startServices } from '../services/main.ts'
 import { registerDevices, rotateServiceAccount } from '../services/store/provisioning.ts'
 import type { Store } from '../services/store/repository.ts'
+import { type DeviceKind, Rule } from '../shared/index.ts'
 
 /**
  * The README's main command: InfluxDB, the broker, the processor and a small simulated
@@ -64,12 +64,35 @@ async function seed(store: Store, mqttUrl: string): Promise<Creds> {
     const creds = JSON.parse(readFileSync(CREDENTIALS, 'utf8')) as Creds
     return { ...creds, mqttUrl }
   }
-  if (await store.getFarm(FARM)) throw new Error(`${CREDENTIALS} is missing; run again with --fresh`)
-  await store.createFarm({ id: FARM, name: 'Tân Phú shrimp and rice cooperative (demo)', timezone: 'Asia/Ho_Chi_Minh' })
+  if (await store.getFarm(FARM))
+    throw new Error(`${CREDENTIALS} is missing; run again with --fresh`)
+  await store.createFarm({
+    id: FARM,
+    name: 'Tân Phú shrimp and rice cooperative (demo)',
+    timezone: 'Asia/Ho_Chi_Minh',
+  })
   const sites = [
-    { id: 'pond-a', name: 'Shrimp pond A', kind: 'pond' as const, latitude: 9.6012, longitude: 105.9721 },
-    { id: 'pond-b', name: 'Shrimp pond B', kind: 'pond' as const, latitude: 9.6019, longitude: 105.9733 },
-    { id: 'rice-1', name: 'Rice field 1', kind: 'field' as const, latitude: 9.6051, longitude: 105.9702 },
+    {
+      id: 'pond-a',
+      name: 'Shrimp pond A',
+      kind: 'pond' as const,
+      latitude: 9.6012,
+      longitude: 105.9721,
+    },
+    {
+      id: 'pond-b',
+      name: 'Shrimp pond B',
+      kind: 'pond' as const,
+      latitude: 9.6019,
+      longitude: 105.9733,
+    },
+    {
+      id: 'rice-1',
+      name: 'Rice field 1',
+      kind: 'field' as const,
+      latitude: 9.6051,
+      longitude: 105.9702,
+    },
   ]
   for (const s of sites) await store.createSite({ ...s, farmId: FARM })
   const plan: { site: string; kind: DeviceKind; ids: string[] }[] = [
@@ -81,10 +104,17 @@ async function seed(store: Store, mqttUrl: string): Promise<Creds> {
   ]
   const devices: Creds['devices'] = []
   for (const p of plan) {
-    const registered = await registerDevices(store, { farmId: FARM, siteId: p.site, kind: p.kind, ids: p.ids })
+    const registered = await registerDevices(store, {
+      farmId: FARM,
+      siteId: p.site,
+      kind: p.kind,
+      ids: p.ids,
+    })
     devices.push(...registered.map((d) => ({ id: d.id, kind: d.kind, secret: d.secret })))
   }
-  const rules = JSON.parse(readFileSync(new URL('./rules/default-rules.json', import.meta.url), 'utf8')) as unknown[]
+  const rules = JSON.parse(
+    readFileSync(new URL('./rules/default-rules.json', import.meta.url), 'utf8'),
+  ) as unknown[]
   for (const r of rules) await store.putRule(Rule.parse(r))
   const creds = { mqttUrl, devices }
   writeFileSync(CREDENTIALS, `${JSON.stringify(creds, null, 2)}\n`, { mode: 0o600 })
@@ -169,7 +199,9 @@ Ctrl-C stops everything.
   const started = Date.now()
   const report = setInterval(async () => {
     try {
-      const series = await query.query(`SELECT COUNT(seq) FROM device_health WHERE farm = '${FARM}'`)
+      const series = await query.query(
+        `SELECT COUNT(seq) FROM device_health WHERE farm = '${FARM}'`,
+      )
       const stored = series.reduce((n, s) => n + Number(s.values[0]?.[1] ?? 0), 0)
       const p = running.processor?.stats()
       const s = sim.stats()

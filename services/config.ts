@@ -46,7 +46,11 @@ export const ConfigSchema = z.object({
   /** How long a batch may wait to fill before it is written, ms. */
   PROCESSOR_FLUSH_MS: z.coerce.number().int().min(0).max(10_000).default(100),
   /** Readings older than this when they arrive raise alerts marked late, ms. */
-  PROCESSOR_LATE_AFTER_MS: z.coerce.number().int().min(0).default(15 * 60 * 1000),
+  PROCESSOR_LATE_AFTER_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(15 * 60 * 1000),
 })
 
 export type Config = Readonly<z.infer<typeof ConfigSchema>> & { dbPath: string }

@@ -1,10 +1,10 @@
 import { join } from 'node:path'
-import { startBroker, type Broker } from './broker/index.ts'
+import { type Broker, startBroker } from './broker/index.ts'
 import { type Config, loadConfig } from './config.ts'
-import { createDatabase } from './influx/influxd.ts'
 import { detectApi, type InfluxConfig } from './influx/client.ts'
+import { createDatabase } from './influx/influxd.ts'
 import { createLogger, type Logger } from './log.ts'
-import { startProcessor, type Processor } from './processor/index.ts'
+import { type Processor, startProcessor } from './processor/index.ts'
 import { rotateServiceAccount } from './store/provisioning.ts'
 import type { Store } from './store/repository.ts'
 import { openSqliteStore } from './store/sqlite-store.ts'
@@ -68,7 +68,10 @@ export async function startServices(config: Config, log: Logger): Promise<Runnin
         secret = await rotateServiceAccount(store, config.PROCESSOR_USERNAME, 'processor')
       }
       const influx = influxConfigOf(config)
-      if (config.INFLUX_CREATE_DATABASE && (influx.api === 'v1' || (await detectApi(influx.url)) === 'v1'))
+      if (
+        config.INFLUX_CREATE_DATABASE &&
+        (influx.api === 'v1' || (await detectApi(influx.url)) === 'v1')
+      )
         await createDatabase(influx.url, influx.database)
       processor = await startProcessor(
         {

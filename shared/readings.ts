@@ -9,7 +9,12 @@ import { z } from 'zod'
  * encoder, and the reading is quarantined rather than stored.
  */
 
-export const deviceKinds = ['pest_trap', 'env_sensor', 'pond_sensor', 'irrigation_controller'] as const
+export const deviceKinds = [
+  'pest_trap',
+  'env_sensor',
+  'pond_sensor',
+  'irrigation_controller',
+] as const
 export const DeviceKind = z.enum(deviceKinds)
 export type DeviceKind = z.infer<typeof DeviceKind>
 
@@ -40,7 +45,11 @@ const readingBase = {
   /** Device time of the measurement. */
   ts: DeviceTime,
   /** Monotonic per-device sequence number; repeats are duplicates. */
-  seq: z.number().int().nonnegative().max(2 ** 32 - 1),
+  seq: z
+    .number()
+    .int()
+    .nonnegative()
+    .max(2 ** 32 - 1),
   /** State of charge of the battery, 0–100 %. */
   battery_pct: measurement(0, 100),
   /** Received signal strength of the device's uplink, dBm. */
@@ -60,7 +69,11 @@ export const PestTrapReading = z.object({
   /** What attracts the insects: light trap (UV or LED), sex pheromone lure, yellow sticky card. */
   attractant: z.enum(['light_uv', 'light_led', 'pheromone', 'sticky_card']),
   /** Length of the catch interval the counts cover, seconds. */
-  interval_s: z.number().int().positive().max(7 * 24 * 3600),
+  interval_s: z
+    .number()
+    .int()
+    .positive()
+    .max(7 * 24 * 3600),
   /** Insects counted in the interval, per species. */
   counts: z
     .record(speciesName, z.number().int().nonnegative().max(1_000_000))

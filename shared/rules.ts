@@ -26,10 +26,14 @@ export const ThresholdCondition = z
     value: z.number().finite(),
     clear: z.number().finite().optional(),
   })
-  .refine((c) => c.clear === undefined || (c.op === 'above' ? c.clear <= c.value : c.clear >= c.value), {
-    message: 'clear must be on the safe side of value (at or below it for above, at or above it for below)',
-    path: ['clear'],
-  })
+  .refine(
+    (c) => c.clear === undefined || (c.op === 'above' ? c.clear <= c.value : c.clear >= c.value),
+    {
+      message:
+        'clear must be on the safe side of value (at or below it for above, at or above it for below)',
+      path: ['clear'],
+    },
+  )
 export type ThresholdCondition = z.infer<typeof ThresholdCondition>
 
 export const RuleScope = z.object({

@@ -6,7 +6,5 @@ declare module 'aedes-persistence-level' {
     setup(broker: unknown): Promise<void>
     destroy(cb?: () => void): Promise<void> | undefined
   }
-  export default function aedesPersistenceLevel(
-    db: ClassicLevel<string, Buffer>,
-  ): LevelPersistence
+  export default function aedesPersistenceLevel(db: ClassicLevel<string, Buffer>): LevelPersistence
 }

@@ -1,11 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
-import type {
-  AuthenticateError,
-  Client,
-  ConnectPacket,
-  PublishPacket,
-  Subscription,
-} from 'aedes'
+import type { AuthenticateError, Client, ConnectPacket, PublishPacket, Subscription } from 'aedes'
 import { deviceRoot, isValidId } from '../../shared/index.ts'
 import type { Logger } from '../log.ts'
 import type { ServiceRole, Store } from '../store/repository.ts'
@@ -16,7 +10,9 @@ import { verifySecret } from '../store/secrets.ts'
  * (anything not explicitly allowed is refused).
  */
 
-export type Identity = { type: 'device'; id: string } | { type: 'service'; id: string; role: ServiceRole }
+export type Identity =
+  | { type: 'device'; id: string }
+  | { type: 'service'; id: string; role: ServiceRole }
 
 // CONNACK return codes of MQTT 3.1.1 (section 3.2.2.3).
 const IDENTIFIER_REJECTED = 2
@@ -118,7 +114,10 @@ export function createAuth(deps: { store: Store; log: Logger }) {
       },
       (err: AuthenticateError) => {
         const returnCode = err.returnCode ?? NOT_AUTHORIZED
-        log.warn({ clientId: client.id, username, returnCode, reason: err.message }, 'connection refused')
+        log.warn(
+          { clientId: client.id, username, returnCode, reason: err.message },
+          'connection refused',
+        )
         done(err.returnCode ? err : authError(NOT_AUTHORIZED, 'not authorized'), false)
       },
     )
@@ -135,7 +134,8 @@ export function createAuth(deps: { store: Store; log: Logger }) {
     const topic = packet.topic
     let allowed = false
     if (identity?.type === 'device') allowed = topic.startsWith(deviceRoot(identity.id))
-    else if (identity?.type === 'service') allowed = servicePermissions[identity.role].publish.test(topic)
+    else if (identity?.type === 'service')
+      allowed = servicePermissions[identity.role].publish.test(topic)
     if (allowed) return done(null)
     log.warn({ clientId: client.id, topic }, 'publish refused')
     done(new Error(`not allowed to publish on ${topic}`))

@@ -47,7 +47,10 @@ export async function startBroker(
     authenticate: auth.authenticate,
     authorizePublish: (client, packet, done) => {
       if (packet.payload.length > MAX_PAYLOAD_BYTES) {
-        log.warn({ clientId: client?.id, bytes: packet.payload.length }, 'payload over 1 MiB refused')
+        log.warn(
+          { clientId: client?.id, bytes: packet.payload.length },
+          'payload over 1 MiB refused',
+        )
         return done(new Error('payload too large'))
       }
       auth.authorizePublish(client, packet, done)
@@ -64,7 +67,9 @@ export async function startBroker(
     log.debug({ clientId: client?.id, err: err.message }, 'connection error'),
   )
   aedes.on('client', (client) => log.debug({ clientId: client.id }, 'client connected'))
-  aedes.on('clientDisconnect', (client) => log.debug({ clientId: client.id }, 'client disconnected'))
+  aedes.on('clientDisconnect', (client) =>
+    log.debug({ clientId: client.id }, 'client disconnected'),
+  )
 
   const tcp: Server = createServer(aedes.handle)
   tcp.listen(config.port, config.host)
@@ -76,7 +81,9 @@ export async function startBroker(
   let wsPort: number | null = null
   if (config.wsPort !== null) {
     http = createHttpServer((_req, res) => {
-      res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket: connect to /mqtt\n')
+      res
+        .writeHead(426, { 'content-type': 'text/plain' })
+        .end('MQTT over WebSocket: connect to /mqtt\n')
     })
     wss = new WebSocketServer({ server: http, path: '/mqtt', maxPayload: MAX_PAYLOAD_BYTES + 1024 })
     wss.on('connection', (socket, req) => aedes.handle(createWebSocketStream(socket), req))

@@ -44,13 +44,22 @@ export async function createAlertSink(opts: {
     inFlight.add(k)
     client.publish(topics.farmAlerts(event.farm_id), JSON.stringify(event), { qos: 1 }, (err) => {
       inFlight.delete(k)
-      if (err) return log.warn({ alertId: event.alert_id, err: err.message }, 'alert publish failed; will retry')
+      if (err)
+        return log.warn(
+          { alertId: event.alert_id, err: err.message },
+          'alert publish failed; will retry',
+        )
       publishedCount++
       opts.store
         .markPublished(event.alert_id, event.state)
         .catch((e: Error) => log.error({ err: e.message }, 'could not mark alert published'))
       log.info(
-        { alertId: event.alert_id, state: event.state, deviceId: event.device_id, late: event.late },
+        {
+          alertId: event.alert_id,
+          state: event.state,
+          deviceId: event.device_id,
+          late: event.late,
+        },
         'alert event published',
       )
     })

@@ -101,7 +101,10 @@ export async function startProcessor(
     await writer.close()
     throw err
   }
-  log.info({ mqtt: config.mqttUrl, influx: config.influx.url, api: writer.api }, 'processor started')
+  log.info(
+    { mqtt: config.mqttUrl, influx: config.influx.url, api: writer.api },
+    'processor started',
+  )
 
   return {
     stats: () => ({

@@ -43,8 +43,21 @@ export function line(
 
 /** Numeric measurement fields of each kind (floats), in the contract's names. */
 const numericFields: Record<Exclude<DeviceKind, 'pest_trap'>, readonly string[]> = {
-  env_sensor: ['air_temp_c', 'rel_humidity_pct', 'leaf_wetness_pct', 'rainfall_mm', 'soil_moisture_pct'],
-  pond_sensor: ['dissolved_oxygen_mg_l', 'ph', 'water_temp_c', 'salinity_ppt', 'tan_mg_l', 'turbidity_ntu'],
+  env_sensor: [
+    'air_temp_c',
+    'rel_humidity_pct',
+    'leaf_wetness_pct',
+    'rainfall_mm',
+    'soil_moisture_pct',
+  ],
+  pond_sensor: [
+    'dissolved_oxygen_mg_l',
+    'ph',
+    'water_temp_c',
+    'salinity_ppt',
+    'tan_mg_l',
+    'turbidity_ntu',
+  ],
   irrigation_controller: ['flow_l_min', 'pressure_bar', 'volume_total_l'],
 }
 

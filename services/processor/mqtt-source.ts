@@ -164,7 +164,8 @@ export function createMqttSource(opts: MqttSourceOptions): MessageSource {
           (err, granted) => {
             if (err) return log.error({ err: err.message }, 'subscribe failed')
             const refused = granted?.filter((g) => g.qos === 128) ?? []
-            if (refused.length) log.error({ refused: refused.map((g) => g.topic) }, 'subscription refused')
+            if (refused.length)
+              log.error({ refused: refused.map((g) => g.topic) }, 'subscription refused')
           },
         )
       })

@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import type { z } from 'zod'
 import {
   DeviceStatus,
   type DeviceUplink,
@@ -120,7 +120,11 @@ export async function validate(
 > {
   const device = await devices.get(decoded.deviceId)
   if (!device)
-    throw new Rejection('unknown_device', `device ${decoded.deviceId} is not registered`, decoded.deviceId)
+    throw new Rejection(
+      'unknown_device',
+      `device ${decoded.deviceId} is not registered`,
+      decoded.deviceId,
+    )
   if (device.revokedAt !== null)
     throw new Rejection('revoked_device', `device ${device.id} was revoked`, device.id)
   if (decoded.channel === 'status') {
@@ -152,7 +156,12 @@ export function createPipeline(deps: PipelineDeps) {
     alertEvents: 0,
   }
 
-  async function quarantine(message: SourceMessage, reason: QuarantineReason, detail: string, deviceId: string | null) {
+  async function quarantine(
+    message: SourceMessage,
+    reason: QuarantineReason,
+    detail: string,
+    deviceId: string | null,
+  ) {
     await deps.store.quarantine({
       receivedAt: message.receivedAt,
       topic: message.topic,
@@ -226,7 +235,10 @@ export function createPipeline(deps: PipelineDeps) {
     /** Never throws: a failure is logged and the message stays unacknowledged (redelivered). */
     handle(message: SourceMessage): Promise<void> {
       return handle(message).catch((err: Error) => {
-        log.error({ topic: message.topic, err: err.message }, 'message processing failed; left unacknowledged')
+        log.error(
+          { topic: message.topic, err: err.message },
+          'message processing failed; left unacknowledged',
+        )
       })
     },
     stats: () => ({ ...stats }),

@@ -45,7 +45,9 @@ export function createWriteBatcher(opts: WriteBatcherOptions) {
       })
     })
 
-  async function writeWithRetry(lines: string[]): Promise<{ ok: true } | { ok: false; reason: string }> {
+  async function writeWithRetry(
+    lines: string[],
+  ): Promise<{ ok: true } | { ok: false; reason: string }> {
     for (let attempt = 1; ; attempt++) {
       if (aborted) throw new Error('write batcher aborted')
       try {
@@ -55,7 +57,10 @@ export function createWriteBatcher(opts: WriteBatcherOptions) {
         if (!opts.isRetriable(err)) return { ok: false, reason: (err as Error).message }
         stats.retries++
         const delay = opts.retryDelayMs(err, attempt)
-        log.warn({ attempt, delayMs: delay, err: (err as Error).message }, 'InfluxDB write failed; retrying')
+        log.warn(
+          { attempt, delayMs: delay, err: (err as Error).message },
+          'InfluxDB write failed; retrying',
+        )
         await sleep(delay)
       }
     }

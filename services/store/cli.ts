@@ -40,11 +40,19 @@ function table(rows: Record<string, unknown>[]): string {
   if (rows.length === 0) return '(none)'
   const keys = Object.keys(rows[0] as object)
   const width = keys.map((k) => Math.max(k.length, ...rows.map((r) => String(r[k] ?? '').length)))
-  const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(width[i] ?? 0)).join('  ').trimEnd()
+  const fmt = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(width[i] ?? 0))
+      .join('  ')
+      .trimEnd()
   return [fmt(keys), ...rows.map((r) => fmt(keys.map((k) => String(r[k] ?? ''))))].join('\n')
 }
 
-export async function runCli(argv: string[], out: (s: string) => void, store: Store): Promise<void> {
+export async function runCli(
+  argv: string[],
+  out: (s: string) => void,
+  store: Store,
+): Promise<void> {
   const [group, action, ...rest] = argv
   const { values, positionals } = parseArgs({
     args: rest,
@@ -77,7 +85,9 @@ export async function runCli(argv: string[], out: (s: string) => void, store: St
       try {
         new Intl.DateTimeFormat('en', { timeZone: tz })
       } catch {
-        throw new UsageError(`--tz: unknown time zone ${tz} (use an IANA name like Asia/Ho_Chi_Minh)`)
+        throw new UsageError(
+          `--tz: unknown time zone ${tz} (use an IANA name like Asia/Ho_Chi_Minh)`,
+        )
       }
       if (await store.getFarm(id)) throw new UsageError(`farm ${id} exists already`)
       const farm = await store.createFarm({ id, name: need(values, 'name'), timezone: tz })
@@ -85,19 +95,26 @@ export async function runCli(argv: string[], out: (s: string) => void, store: St
       return
     }
     case 'farm list':
-      out(table((await store.listFarms()).map((f) => ({ id: f.id, name: f.name, timezone: f.timezone }))))
+      out(
+        table(
+          (await store.listFarms()).map((f) => ({ id: f.id, name: f.name, timezone: f.timezone })),
+        ),
+      )
       return
     case 'site add': {
       const farmId = need(values, 'farm')
       const id = need(values, 'id')
       if (!isValidId(id)) throw new UsageError('--id: letters, digits, dot, dash or underscore')
       if (!(await store.getFarm(farmId))) throw new UsageError(`farm ${farmId} does not exist`)
-      const kind = z.enum(['pond', 'field', 'orchard', 'greenhouse', 'other']).safeParse(values.kind ?? 'field')
+      const kind = z
+        .enum(['pond', 'field', 'orchard', 'greenhouse', 'other'])
+        .safeParse(values.kind ?? 'field')
       if (!kind.success) throw new UsageError('--kind: pond, field, orchard, greenhouse or other')
       const num = (v: unknown, name: string, lim: number) => {
         if (v === undefined) return null
         const n = Number(v)
-        if (!Number.isFinite(n) || Math.abs(n) > lim) throw new UsageError(`--${name}: a number within ±${lim}`)
+        if (!Number.isFinite(n) || Math.abs(n) > lim)
+          throw new UsageError(`--${name}: a number within ±${lim}`)
         return n
       }
       await store.createSite({
@@ -112,7 +129,11 @@ export async function runCli(argv: string[], out: (s: string) => void, store: St
       return
     }
     case 'site list':
-      out(table((await store.listSites(need(values, 'farm'))) as unknown as Record<string, unknown>[]))
+      out(
+        table(
+          (await store.listSites(need(values, 'farm'))) as unknown as Record<string, unknown>[],
+        ),
+      )
       return
     case 'device register': {
       const kind = DeviceKind.safeParse(values.kind)
@@ -129,8 +150,20 @@ export async function runCli(argv: string[], out: (s: string) => void, store: St
         namePrefix: values.name as string | undefined,
         devEui: (values['dev-eui'] as string | undefined) ?? null,
       })
-      out(table(devices.map((d) => ({ device: d.id, kind: d.kind, farm: d.farmId, site: d.siteId, secret: d.secret }))))
-      out('\nThese secrets are shown once. Devices connect with client id = username = device id, password = secret.')
+      out(
+        table(
+          devices.map((d) => ({
+            device: d.id,
+            kind: d.kind,
+            farm: d.farmId,
+            site: d.siteId,
+            secret: d.secret,
+          })),
+        ),
+      )
+      out(
+        '\nThese secrets are shown once. Devices connect with client id = username = device id, password = secret.',
+      )
       if (values.out) {
         const file = values.out as string
         const existing = (() => {
@@ -152,7 +185,9 @@ export async function runCli(argv: string[], out: (s: string) => void, store: St
       return
     }
     case 'device list': {
-      const devices = await store.listDevices(values.farm ? { farmId: values.farm as string } : undefined)
+      const devices = await store.listDevices(
+        values.farm ? { farmId: values.farm as string } : undefined,
+      )
       out(
         table(
           devices.map((d) => ({
@@ -170,7 +205,11 @@ export async function runCli(argv: string[], out: (s: string) => void, store: St
     }
     case 'device revoke': {
       const id = positionals[0] ?? need(values, 'id')
-      out((await store.revokeDevice(id)) ? `device ${id} revoked` : `device ${id} not found or already revoked`)
+      out(
+        (await store.revokeDevice(id))
+          ? `device ${id} revoked`
+          : `device ${id} not found or already revoked`,
+      )
       return
     }
     case 'service-account create': {
@@ -226,7 +265,14 @@ export async function runCli(argv: string[], out: (s: string) => void, store: St
       return
     }
     case 'quarantine stats':
-      out(table(Object.entries(await store.countQuarantine()).map(([reason, n]) => ({ reason, messages: n }))))
+      out(
+        table(
+          Object.entries(await store.countQuarantine()).map(([reason, n]) => ({
+            reason,
+            messages: n,
+          })),
+        ),
+      )
       return
     default:
       throw new UsageError(cmd ? `unknown command: ${cmd}` : 'no command given')

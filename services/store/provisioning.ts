@@ -39,7 +39,10 @@ export async function registerDevices(
   }
   const ids =
     req.ids ??
-    Array.from({ length: req.count ?? 1 }, () => `${kindPrefix[req.kind]}-${randomBytes(4).toString('hex')}`)
+    Array.from(
+      { length: req.count ?? 1 },
+      () => `${kindPrefix[req.kind]}-${randomBytes(4).toString('hex')}`,
+    )
   for (const id of ids) {
     if (!isValidId(id))
       throw new ProvisioningError(

@@ -87,7 +87,9 @@ export interface DeviceRepository {
 
 export interface ServiceAccountRepository {
   upsertServiceAccount(name: string, role: ServiceRole, secretHash: string): Promise<void>
-  serviceAccount(name: string): Promise<{ name: string; role: ServiceRole; secretHash: string } | null>
+  serviceAccount(
+    name: string,
+  ): Promise<{ name: string; role: ServiceRole; secretHash: string } | null>
 }
 
 export interface RuleRepository {

@@ -22,7 +22,9 @@ export function migrate(db: DatabaseSync): number {
   db.exec(
     'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
   )
-  const row = db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }
+  const row = db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as {
+    v: number | null
+  }
   let current = row.v ?? 0
   for (const m of migrations) {
     if (m.version <= current) continue
@@ -89,7 +91,9 @@ export function openSqliteStore(path: string): Store {
   migrate(db)
 
   const q = {
-    insertFarm: db.prepare('INSERT INTO farms (id, name, timezone, created_at) VALUES (?, ?, ?, ?)'),
+    insertFarm: db.prepare(
+      'INSERT INTO farms (id, name, timezone, created_at) VALUES (?, ?, ?, ?)',
+    ),
     getFarm: db.prepare('SELECT * FROM farms WHERE id = ?'),
     listFarms: db.prepare('SELECT * FROM farms ORDER BY id'),
     insertSite: db.prepare(
@@ -179,7 +183,16 @@ export function openSqliteStore(path: string): Store {
     },
     async createDevice(d: NewDevice) {
       const createdAt = Date.now()
-      q.insertDevice.run(d.id, d.farmId, d.siteId, d.kind, d.name, d.devEui, d.secretHash, createdAt)
+      q.insertDevice.run(
+        d.id,
+        d.farmId,
+        d.siteId,
+        d.kind,
+        d.name,
+        d.devEui,
+        d.secretHash,
+        createdAt,
+      )
       const { secretHash: _hash, ...device } = d
       return { ...device, createdAt, revokedAt: null }
     },
@@ -204,12 +217,22 @@ export function openSqliteStore(path: string): Store {
     async serviceAccount(name) {
       const r = q.getAccount.get(name) as Row | undefined
       return r
-        ? { name: String(r.name), role: String(r.role) as ServiceRole, secretHash: String(r.secret_hash) }
+        ? {
+            name: String(r.name),
+            role: String(r.role) as ServiceRole,
+            secretHash: String(r.secret_hash),
+          }
         : null
     },
     async putRule(rule) {
       const valid = Rule.parse(rule)
-      q.putRule.run(valid.id, valid.version, valid.enabled ? 1 : 0, JSON.stringify(valid), Date.now())
+      q.putRule.run(
+        valid.id,
+        valid.version,
+        valid.enabled ? 1 : 0,
+        JSON.stringify(valid),
+        Date.now(),
+      )
     },
     async listRules() {
       return (q.listRules.all() as Row[]).map((r) => Rule.parse(JSON.parse(String(r.document))))

@@ -2,15 +2,23 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
-import type { RuleInput } from '../../shared/index.ts'
-import { startBroker, type Broker } from '../../services/broker/index.ts'
-import { createInfluxQuery, type InfluxConfig, type InfluxSeries } from '../../services/influx/client.ts'
+import { type Broker, startBroker } from '../../services/broker/index.ts'
+import {
+  createInfluxQuery,
+  type InfluxConfig,
+  type InfluxSeries,
+} from '../../services/influx/client.ts'
 import { createDatabase, type InfluxdHandle, startInfluxd } from '../../services/influx/influxd.ts'
 import { createLogger, type Logger } from '../../services/log.ts'
 import { type Processor, startProcessor } from '../../services/processor/index.ts'
-import { registerDevices, rotateServiceAccount, type ProvisionedDevice } from '../../services/store/provisioning.ts'
+import {
+  type ProvisionedDevice,
+  registerDevices,
+  rotateServiceAccount,
+} from '../../services/store/provisioning.ts'
 import type { Store } from '../../services/store/repository.ts'
 import { openSqliteStore } from '../../services/store/sqlite-store.ts'
+import type { RuleInput } from '../../shared/index.ts'
 
 /**
  * A whole Tani on loopback for integration tests: a real influxd on a free port with a
@@ -36,7 +44,9 @@ export type Stack = {
   stop(): Promise<void>
 }
 
-export async function startStack(opts: { processor?: boolean; logLevel?: string } = {}): Promise<Stack> {
+export async function startStack(
+  opts: { processor?: boolean; logLevel?: string } = {},
+): Promise<Stack> {
   const log = createLogger(opts.logLevel ?? process.env.TEST_LOG_LEVEL ?? 'silent')
   const dir = await mkdtemp(join(tmpdir(), 'tani-stack-'))
   const influxd = await startInfluxd({ log })
@@ -86,7 +96,11 @@ export async function startStack(opts: { processor?: boolean; logLevel?: string 
       return series.reduce((n, s) => n + s.values.reduce((m, row) => m + Number(row[1] ?? 0), 0), 0)
     },
     async connect(options) {
-      const c = await mqtt.connectAsync(mqttUrl, { reconnectPeriod: 0, protocolVersion: 4, ...options })
+      const c = await mqtt.connectAsync(mqttUrl, {
+        reconnectPeriod: 0,
+        protocolVersion: 4,
+        ...options,
+      })
       clients.push(c)
       return c
     },
@@ -110,8 +124,22 @@ export async function seedFarm(
   devices: { kind: Parameters<typeof registerDevices>[1]['kind']; count: number; site?: string }[],
 ): Promise<ProvisionedDevice[]> {
   await store.createFarm({ id: farmId, name: `Farm ${farmId}`, timezone: 'Asia/Ho_Chi_Minh' })
-  await store.createSite({ id: `${farmId}-pond-1`, farmId, name: 'Pond 1', kind: 'pond', latitude: 10.03, longitude: 105.78 })
-  await store.createSite({ id: `${farmId}-field-1`, farmId, name: 'Field 1', kind: 'field', latitude: null, longitude: null })
+  await store.createSite({
+    id: `${farmId}-pond-1`,
+    farmId,
+    name: 'Pond 1',
+    kind: 'pond',
+    latitude: 10.03,
+    longitude: 105.78,
+  })
+  await store.createSite({
+    id: `${farmId}-field-1`,
+    farmId,
+    name: 'Field 1',
+    kind: 'field',
+    latitude: null,
+    longitude: null,
+  })
   const out: ProvisionedDevice[] = []
   for (const d of devices) {
     const siteId = d.site ?? (d.kind === 'pond_sensor' ? `${farmId}-pond-1` : `${farmId}-field-1`)
@@ -126,7 +154,13 @@ export const lowOxygenRule: RuleInput = {
   scope: { kind: 'pond_sensor' },
   severity: 'critical',
   message: 'Oxygen in {site} is {value} mg/L (below {threshold}): start the aerators now',
-  condition: { type: 'threshold', metric: 'dissolved_oxygen_mg_l', op: 'below', value: 3, clear: 4 },
+  condition: {
+    type: 'threshold',
+    metric: 'dissolved_oxygen_mg_l',
+    op: 'below',
+    value: 3,
+    clear: 4,
+  },
 }
 
 /** Resolves when `predicate` holds, polling; rejects with `what` after `timeoutMs`. */
@@ -141,7 +175,8 @@ export async function eventually<T>(
   for (;;) {
     last = await probe()
     if (predicate(last)) return last
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`)
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`)
     await new Promise((r) => setTimeout(r, 100))
   }
 }
@@ -157,8 +192,16 @@ const mqttString = (s: string | Buffer) => {
  * An MQTT 3.1.1 CONNECT, encoded by hand (section 3.1): client libraries refuse to send
  * the invalid ones the broker must reject.
  */
-function connectPacket(c: { clientId: string; clean: boolean; username?: string; password?: string }) {
-  const flags = (c.username !== undefined ? 0x80 : 0) | (c.password !== undefined ? 0x40 : 0) | (c.clean ? 0x02 : 0)
+function connectPacket(c: {
+  clientId: string
+  clean: boolean
+  username?: string
+  password?: string
+}) {
+  const flags =
+    (c.username !== undefined ? 0x80 : 0) |
+    (c.password !== undefined ? 0x40 : 0) |
+    (c.clean ? 0x02 : 0)
   const body = Buffer.concat([
     mqttString('MQTT'),
     Buffer.from([4, flags, 0, 30]),

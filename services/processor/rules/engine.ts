@@ -30,7 +30,8 @@ export function alertIdFor(ruleId: string, deviceId: string, startedAt: number):
   return `al-${h.slice(0, 20)}`
 }
 
-const formatValue = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(2).replace(/0$/, ''))
+const formatValue = (v: number) =>
+  Number.isInteger(v) ? String(v) : v.toFixed(2).replace(/0$/, '')
 
 export function renderMessage(template: string, values: Record<string, string>): string {
   return template.replace(/\{(\w+)\}/g, (m, key: string) => values[key] ?? m)
@@ -83,7 +84,12 @@ export function createRuleEngine() {
           const v = metrics.get(rule.condition.metric)
           if (v === undefined) continue
           const k = key(rule.id, ctx.device.id)
-          const state = pairs.get(k) ?? { firing: false, alertId: null, startedAt: null, lastTs: -Infinity }
+          const state = pairs.get(k) ?? {
+            firing: false,
+            alertId: null,
+            startedAt: null,
+            lastTs: -Infinity,
+          }
           if (reading.ts <= state.lastTs) continue
           state.lastTs = reading.ts
           pairs.set(k, state)
@@ -125,7 +131,10 @@ export function createRuleEngine() {
             seq: reading.seq,
             emitted_at: new Date(ctx.now).toISOString(),
             late: ctx.now - reading.ts > ctx.lateAfterMs,
-            message: renderMessage(transition === 'firing' ? rule.message : rule.resolved_message, values),
+            message: renderMessage(
+              transition === 'firing' ? rule.message : rule.resolved_message,
+              values,
+            ),
           })
           if (transition === 'resolved') {
             state.alertId = null

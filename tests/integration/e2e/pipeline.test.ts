@@ -1,8 +1,8 @@
 import type { ErrorWithSubackPacket, MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSimulation } from '../../../firmware-sim/simulator.ts'
-import { type AlertEvent, AlertEvent as AlertEventSchema, Rule } from '../../../shared/index.ts'
 import type { ProvisionedDevice } from '../../../services/store/provisioning.ts'
+import { type AlertEvent, AlertEvent as AlertEventSchema, Rule } from '../../../shared/index.ts'
 import {
   eventually,
   lowOxygenRule,
@@ -39,8 +39,14 @@ beforeAll(async () => {
   // The notifier's view: a service account that may subscribe to alerts.
   const { rotateServiceAccount } = await import('../../../services/store/provisioning.ts')
   const secret = await rotateServiceAccount(stack.store, 'notifier', 'notifier')
-  alertsClient = await stack.connect({ clientId: 'notifier', username: 'notifier', password: secret })
-  alertsClient.on('message', (_topic, payload) => alertEvents.push(AlertEventSchema.parse(JSON.parse(payload.toString()))))
+  alertsClient = await stack.connect({
+    clientId: 'notifier',
+    username: 'notifier',
+    password: secret,
+  })
+  alertsClient.on('message', (_topic, payload) =>
+    alertEvents.push(AlertEventSchema.parse(JSON.parse(payload.toString()))),
+  )
   await alertsClient.subscribeAsync(`alerts/${FARM}`, { qos: 1 })
 })
 
@@ -57,7 +63,11 @@ describe('a reading travels broker → processor → InfluxDB → alert', () => 
       seed: 7,
     })
     await sim.ready
-    await eventually(() => sim.stats().acknowledged, (n) => n >= 40, '40 acknowledged readings')
+    await eventually(
+      () => sim.stats().acknowledged,
+      (n) => n >= 40,
+      '40 acknowledged readings',
+    )
     await sim.stop()
     const stats = sim.stats()
     expect(stats.refused).toBe(0)
@@ -70,7 +80,9 @@ describe('a reading travels broker → processor → InfluxDB → alert', () => 
     )
     expect(stored).toBe(stats.acknowledged)
     for (const m of ['pond_sensor', 'env_sensor', 'pest_trap', 'irrigation_controller']) {
-      expect(await stack.count(`SELECT COUNT(seq) FROM ${m} WHERE farm = '${FARM}'`)).toBeGreaterThan(0)
+      expect(
+        await stack.count(`SELECT COUNT(seq) FROM ${m} WHERE farm = '${FARM}'`),
+      ).toBeGreaterThan(0)
     }
     // Nothing the simulator sent was quarantined.
     expect(await stack.store.countQuarantine()).toEqual({})
@@ -78,7 +90,12 @@ describe('a reading travels broker → processor → InfluxDB → alert', () => 
 
   it('writes the measurement, tags, fields and device timestamp of a reading exactly', async () => {
     const d = pond()
-    const client = await stack.connect({ clientId: d.id, username: d.id, password: d.secret, clean: false })
+    const client = await stack.connect({
+      clientId: d.id,
+      username: d.id,
+      password: d.secret,
+      clean: false,
+    })
     const ts = Date.parse('2026-11-20T22:00:00.123Z')
     const reading = {
       kind: 'pond_sensor',
@@ -95,7 +112,10 @@ describe('a reading travels broker → processor → InfluxDB → alert', () => 
     }
     await client.publishAsync(`devices/${d.id}/up`, JSON.stringify(reading), { qos: 1 })
     const series = await eventually(
-      () => stack.query(`SELECT * FROM pond_sensor WHERE device = $device AND seq = 100001`, { device: d.id }),
+      () =>
+        stack.query(`SELECT * FROM pond_sensor WHERE device = $device AND seq = 100001`, {
+          device: d.id,
+        }),
       (s) => s.length > 0,
       'the reading in InfluxDB',
     )
@@ -120,20 +140,36 @@ describe('a reading travels broker → processor → InfluxDB → alert', () => 
 
   it('raises exactly one alert event for a low-oxygen episode, and resolves it', async () => {
     const d = pond()
-    const client = await stack.connect({ clientId: d.id, username: d.id, password: d.secret, clean: false })
+    const client = await stack.connect({
+      clientId: d.id,
+      username: d.id,
+      password: d.secret,
+      clean: false,
+    })
     // After the simulator's readings in event time: rules skip readings older than the last seen.
     const t0 = Date.now() + 1000
     const send = (seq: number, offsetMs: number, dissolved_oxygen_mg_l: number) =>
       client.publishAsync(
         `devices/${d.id}/up`,
-        JSON.stringify({ kind: 'pond_sensor', ts: t0 + offsetMs, seq, battery_pct: 80, rssi_dbm: -90, dissolved_oxygen_mg_l }),
+        JSON.stringify({
+          kind: 'pond_sensor',
+          ts: t0 + offsetMs,
+          seq,
+          battery_pct: 80,
+          rssi_dbm: -90,
+          dissolved_oxygen_mg_l,
+        }),
         { qos: 1 },
       )
     await send(200_001, 0, 2.4)
     await send(200_002, 10_000, 2.2)
     await send(200_002, 10_000, 2.2) // a duplicate delivery changes nothing
     await send(200_003, 20_000, 3.5) // above the line but below `clear`: still firing
-    await eventually(() => alertEvents.length, (n) => n >= 1, 'the firing alert event')
+    await eventually(
+      () => alertEvents.length,
+      (n) => n >= 1,
+      'the firing alert event',
+    )
     await new Promise((r) => setTimeout(r, 500))
     const firing = alertEvents.filter((e) => e.device_id === d.id)
     expect(firing).toHaveLength(1)
@@ -169,7 +205,14 @@ describe('a reading travels broker → processor → InfluxDB → alert', () => 
     await client.publishAsync(`devices/${d.id}/up`, '{"kind":"pond_sensor", "ts": ', { qos: 1 })
     await client.publishAsync(
       `devices/${d.id}/up`,
-      JSON.stringify({ kind: 'pond_sensor', ts: Date.now(), seq: 1, battery_pct: 50, rssi_dbm: -80, dissolved_oxygen_mg_l: 80 }),
+      JSON.stringify({
+        kind: 'pond_sensor',
+        ts: Date.now(),
+        seq: 1,
+        battery_pct: 50,
+        rssi_dbm: -80,
+        dissolved_oxygen_mg_l: 80,
+      }),
       { qos: 1 },
     )
     await client.publishAsync(
@@ -179,11 +222,19 @@ describe('a reading travels broker → processor → InfluxDB → alert', () => 
     )
     await client.publishAsync(
       `devices/${d.id}/up`,
-      JSON.stringify({ kind: 'pond_sensor', ts: Date.now(), seq: 300_003, battery_pct: 50, rssi_dbm: -80, ph: 8.1 }),
+      JSON.stringify({
+        kind: 'pond_sensor',
+        ts: Date.now(),
+        seq: 300_003,
+        battery_pct: 50,
+        rssi_dbm: -80,
+        ph: 8.1,
+      }),
       { qos: 1 },
     )
     await eventually(
-      () => stack.count(`SELECT COUNT(ph) FROM pond_sensor WHERE device = '${d.id}' AND seq = 300003`),
+      () =>
+        stack.count(`SELECT COUNT(ph) FROM pond_sensor WHERE device = '${d.id}' AND seq = 300003`),
       (n) => n === 1,
       'the good reading after the bad ones',
     )
@@ -211,17 +262,25 @@ describe('device status and transports', () => {
         retain: true,
       },
     })
-    await client.publishAsync(`devices/${d.id}/status`, JSON.stringify({ online: true, firmware: '1.2.3' }), {
-      qos: 1,
-      retain: true,
-    })
+    await client.publishAsync(
+      `devices/${d.id}/status`,
+      JSON.stringify({ online: true, firmware: '1.2.3' }),
+      {
+        qos: 1,
+        retain: true,
+      },
+    )
     await new Promise((r) => setTimeout(r, 50))
     // The connection drops without a DISCONNECT: the broker publishes the will.
     client.stream.destroy()
     const rows = await eventually(
       async () =>
-        (await stack.query(`SELECT online, firmware, reason FROM device_status WHERE device = $d`, { d: d.id }))[0]
-          ?.values ?? [],
+        (
+          await stack.query(
+            `SELECT online, firmware, reason FROM device_status WHERE device = $d`,
+            { d: d.id },
+          )
+        )[0]?.values ?? [],
       (v) => v.some((row) => row[3] === 'connection lost'),
       'the last will in device_status',
     )
@@ -254,7 +313,10 @@ describe('device status and transports', () => {
       { qos: 1 },
     )
     await eventually(
-      () => stack.count(`SELECT COUNT(flow_l_min) FROM irrigation_controller WHERE device = '${d.id}' AND seq = 400001`),
+      () =>
+        stack.count(
+          `SELECT COUNT(flow_l_min) FROM irrigation_controller WHERE device = '${d.id}' AND seq = 400001`,
+        ),
       (n) => n === 1,
       'the WebSocket reading in InfluxDB',
     )
@@ -271,23 +333,38 @@ describe('the broker keeps devices to their own credentials and topics', () => {
   })
 
   it('refuses an unknown device', async () => {
-    await expect(stack.connect({ clientId: 'ghost', username: 'ghost', password: 'x' })).rejects.toThrow(
-      /Bad username or password/i,
-    )
+    await expect(
+      stack.connect({ clientId: 'ghost', username: 'ghost', password: 'x' }),
+    ).rejects.toThrow(/Bad username or password/i)
   })
 
   it('refuses client ids with wildcards, another device id, or empty with a persistent session', async () => {
     const [d, other] = byKind('pond_sensor') as [ProvisionedDevice, ProvisionedDevice]
     const creds = { username: d.id, password: d.secret }
     const IDENTIFIER_REJECTED = 2
-    expect(await rawConnack(stack.broker.port, { clientId: 'pond+1', clean: true, ...creds })).toBe(IDENTIFIER_REJECTED)
-    expect(await rawConnack(stack.broker.port, { clientId: 'a/b', clean: true, ...creds })).toBe(IDENTIFIER_REJECTED)
-    expect(await rawConnack(stack.broker.port, { clientId: other.id, clean: true, ...creds })).toBe(IDENTIFIER_REJECTED)
+    expect(await rawConnack(stack.broker.port, { clientId: 'pond+1', clean: true, ...creds })).toBe(
+      IDENTIFIER_REJECTED,
+    )
+    expect(await rawConnack(stack.broker.port, { clientId: 'a/b', clean: true, ...creds })).toBe(
+      IDENTIFIER_REJECTED,
+    )
+    expect(await rawConnack(stack.broker.port, { clientId: other.id, clean: true, ...creds })).toBe(
+      IDENTIFIER_REJECTED,
+    )
     // [MQTT-3.1.3-8]
-    expect(await rawConnack(stack.broker.port, { clientId: '', clean: false, ...creds })).toBe(IDENTIFIER_REJECTED)
+    expect(await rawConnack(stack.broker.port, { clientId: '', clean: false, ...creds })).toBe(
+      IDENTIFIER_REJECTED,
+    )
     expect(await rawConnack(stack.broker.port, { clientId: d.id, clean: false, ...creds })).toBe(0)
     // Usernames with wildcards never reach the registry.
-    expect(await rawConnack(stack.broker.port, { clientId: 'x', clean: true, username: 'devices/#', password: 'x' })).toBe(4)
+    expect(
+      await rawConnack(stack.broker.port, {
+        clientId: 'x',
+        clean: true,
+        username: 'devices/#',
+        password: 'x',
+      }),
+    ).toBe(4)
   })
 
   it('refuses a device publishing under another device topic, and stores nothing of it', async () => {
@@ -296,7 +373,14 @@ describe('the broker keeps devices to their own credentials and topics', () => {
     const closed = new Promise<void>((resolve) => client.once('close', () => resolve()))
     client.publish(
       `devices/${b.id}/up`,
-      JSON.stringify({ kind: 'pond_sensor', ts: Date.now(), seq: 999_999, battery_pct: 50, rssi_dbm: -80, ph: 6.66 }),
+      JSON.stringify({
+        kind: 'pond_sensor',
+        ts: Date.now(),
+        seq: 999_999,
+        battery_pct: 50,
+        rssi_dbm: -80,
+        ph: 6.66,
+      }),
       { qos: 1 },
     )
     // aedes answers a refused QoS 1 publish by closing the connection (MQTT 3.1.1 has no negative PUBACK).
@@ -310,7 +394,9 @@ describe('the broker keeps devices to their own credentials and topics', () => {
     const client = await stack.connect({ clientId: a.id, username: a.id, password: a.secret })
     // mqtt.js reports any refused filter as an error carrying the SUBACK.
     const suback = await client
-      .subscribeAsync([`devices/${b.id}/up`, 'devices/+/up', '#', `devices/${a.id}/down`], { qos: 1 })
+      .subscribeAsync([`devices/${b.id}/up`, 'devices/+/up', '#', `devices/${a.id}/down`], {
+        qos: 1,
+      })
       .then(
         () => null,
         (err: ErrorWithSubackPacket) => err.packet,

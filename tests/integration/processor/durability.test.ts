@@ -27,11 +27,15 @@ const reading = (seq: number) =>
   })
 
 const storedSeqs = async (from: number, to: number) =>
-  stack.count(`SELECT COUNT(dissolved_oxygen_mg_l) FROM pond_sensor WHERE device = '${device.id}' AND seq >= ${from} AND seq <= ${to}`)
+  stack.count(
+    `SELECT COUNT(dissolved_oxygen_mg_l) FROM pond_sensor WHERE device = '${device.id}' AND seq >= ${from} AND seq <= ${to}`,
+  )
 
 beforeAll(async () => {
   stack = await startStack({ processor: false })
-  ;[device] = (await seedFarm(stack.store, FARM, [{ kind: 'pond_sensor', count: 1 }])) as [ProvisionedDevice]
+  ;[device] = (await seedFarm(stack.store, FARM, [{ kind: 'pond_sensor', count: 1 }])) as [
+    ProvisionedDevice,
+  ]
 })
 
 afterAll(async () => {
@@ -45,9 +49,18 @@ describe('the processor acknowledges only what is durable', () => {
       influx: { ...stack.influx, url: 'http://127.0.0.1:9' },
       maxInflight: 100,
     })
-    const client = await stack.connect({ clientId: device.id, username: device.id, password: device.secret })
-    for (let seq = 1; seq <= 30; seq++) await client.publishAsync(`devices/${device.id}/up`, reading(seq), { qos: 1 })
-    await eventually(() => broken.stats().inflight, (n) => n === 30, '30 readings held unacknowledged')
+    const client = await stack.connect({
+      clientId: device.id,
+      username: device.id,
+      password: device.secret,
+    })
+    for (let seq = 1; seq <= 30; seq++)
+      await client.publishAsync(`devices/${device.id}/up`, reading(seq), { qos: 1 })
+    await eventually(
+      () => broken.stats().inflight,
+      (n) => n === 30,
+      '30 readings held unacknowledged',
+    )
     expect(broken.stats().readingsStored).toBe(0)
     expect(broken.stats().writeRetries).toBeGreaterThan(0)
     // The processor dies with all 30 in flight.
@@ -55,7 +68,11 @@ describe('the processor acknowledges only what is durable', () => {
     expect(await storedSeqs(1, 30)).toBe(0)
 
     await stack.startProcessor()
-    const n = await eventually(() => storedSeqs(1, 30), (c) => c === 30, 'all 30 readings after the restart')
+    const n = await eventually(
+      () => storedSeqs(1, 30),
+      (c) => c === 30,
+      'all 30 readings after the restart',
+    )
     expect(n).toBe(30)
     client.end()
   })
@@ -66,16 +83,29 @@ describe('the processor acknowledges only what is durable', () => {
       influx: { ...stack.influx, url: 'http://127.0.0.1:9' },
       maxInflight: 10,
     })
-    const client = await stack.connect({ clientId: device.id, username: device.id, password: device.secret })
-    for (let seq = 101; seq <= 140; seq++) await client.publishAsync(`devices/${device.id}/up`, reading(seq), { qos: 1 })
-    await eventually(() => slow.stats().received, (n) => n >= 10, 'the window to fill')
+    const client = await stack.connect({
+      clientId: device.id,
+      username: device.id,
+      password: device.secret,
+    })
+    for (let seq = 101; seq <= 140; seq++)
+      await client.publishAsync(`devices/${device.id}/up`, reading(seq), { qos: 1 })
+    await eventually(
+      () => slow.stats().received,
+      (n) => n >= 10,
+      'the window to fill',
+    )
     await new Promise((r) => setTimeout(r, 500))
     expect(slow.stats().inflight).toBe(10)
     // One more may sit parsed in mqtt.js while its callback is held.
     expect(slow.stats().received).toBeLessThanOrEqual(11)
     await slow.stop(0)
     await stack.startProcessor()
-    await eventually(() => storedSeqs(101, 140), (c) => c === 40, 'all 40 readings once InfluxDB is back')
+    await eventually(
+      () => storedSeqs(101, 140),
+      (c) => c === 40,
+      'all 40 readings once InfluxDB is back',
+    )
     client.end()
   })
 })
@@ -88,7 +118,10 @@ describe('the broker keeps queued QoS 1 readings across its own restart', () => 
     stack.processor = null
     try {
       // A broker of our own, so it can be restarted on its persistence folder.
-      let broker = await startBroker({ host: '127.0.0.1', port: 0, wsPort: null, persistenceDir }, stack)
+      let broker = await startBroker(
+        { host: '127.0.0.1', port: 0, wsPort: null, persistenceDir },
+        stack,
+      )
       const url = () => `mqtt://127.0.0.1:${broker.port}`
       // The processor's persistent session exists on this broker; then it goes away.
       let p = await stack.startProcessor({ mqttUrl: url() })
@@ -101,13 +134,21 @@ describe('the broker keeps queued QoS 1 readings across its own restart', () => 
         password: device.secret,
         reconnectPeriod: 0,
       })
-      for (let seq = 201; seq <= 220; seq++) await client.publishAsync(`devices/${device.id}/up`, reading(seq), { qos: 1 })
+      for (let seq = 201; seq <= 220; seq++)
+        await client.publishAsync(`devices/${device.id}/up`, reading(seq), { qos: 1 })
       await client.endAsync()
       await broker.stop()
 
-      broker = await startBroker({ host: '127.0.0.1', port: 0, wsPort: null, persistenceDir }, stack)
+      broker = await startBroker(
+        { host: '127.0.0.1', port: 0, wsPort: null, persistenceDir },
+        stack,
+      )
       p = await stack.startProcessor({ mqttUrl: url() })
-      await eventually(() => storedSeqs(201, 220), (c) => c === 20, 'the 20 queued readings')
+      await eventually(
+        () => storedSeqs(201, 220),
+        (c) => c === 20,
+        'the 20 queued readings',
+      )
       await p.stop()
       stack.processor = null
       await broker.stop()

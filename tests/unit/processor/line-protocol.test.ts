@@ -11,9 +11,14 @@ const parse = (v: unknown): Reading => {
 
 describe('line protocol', () => {
   it('sorts tags and fields and escapes spaces, commas and quotes', () => {
-    expect(line('m x', { z: 'a,b', a: 'c d', n: null }, { b: 1.5, a: { int: 3 }, s: 'say "hi"' }, 1700000000000)).toBe(
-      'm\\ x,a=c\\ d,z=a\\,b a=3i,b=1.5,s="say \\"hi\\"" 1700000000000',
-    )
+    expect(
+      line(
+        'm x',
+        { z: 'a,b', a: 'c d', n: null },
+        { b: 1.5, a: { int: 3 }, s: 'say "hi"' },
+        1700000000000,
+      ),
+    ).toBe('m\\ x,a=c\\ d,z=a\\,b a=3i,b=1.5,s="say \\"hi\\"" 1700000000000')
   })
 
   it('writes a pond reading with integer seq, float metrics and the device time in ms', () => {

@@ -19,7 +19,13 @@ const rule = Rule.parse({
   scope: { kind: 'pond_sensor' },
   severity: 'critical',
   message: 'DO at {device} is {value} mg/L, under {threshold}',
-  condition: { type: 'threshold', metric: 'dissolved_oxygen_mg_l', op: 'below', value: 3, clear: 4 },
+  condition: {
+    type: 'threshold',
+    metric: 'dissolved_oxygen_mg_l',
+    op: 'below',
+    value: 3,
+    clear: 4,
+  },
 })
 const T0 = Date.parse('2026-11-23T04:00:00Z')
 const r = (seq: number, dissolved_oxygen_mg_l: number, ts = T0 + seq * 60_000): Reading =>
@@ -35,7 +41,10 @@ const ctx = { device, now: T0 + 3_600_000, lateAfterMs: 15 * 60_000 }
 describe('threshold rule with hysteresis', () => {
   it('fires once when DO falls under 3 mg/L, and not again while it stays low', () => {
     const e = engineWith(rule)
-    const events = e.evaluate([r(1, 5), r(2, 2.9), r(3, 2.5), r(4, 3.5)], { ...ctx, now: T0 + 5 * 60_000 })
+    const events = e.evaluate([r(1, 5), r(2, 2.9), r(3, 2.5), r(4, 3.5)], {
+      ...ctx,
+      now: T0 + 5 * 60_000,
+    })
     expect(events.map((x) => [x.state, x.value])).toEqual([['firing', 2.9]])
     expect(events[0]?.message).toBe('DO at Pond 2 probe is 2.9 mg/L, under 3')
   })
@@ -73,8 +82,15 @@ describe('threshold rule with hysteresis', () => {
 
   it('only applies to the scoped kind, farms and enabled rules', () => {
     expect(engineWith({ ...rule, enabled: false }).evaluate([r(1, 1)], ctx)).toEqual([])
-    expect(engineWith({ ...rule, scope: { kind: 'pond_sensor', farm_ids: ['other'] } }).evaluate([r(1, 1)], ctx)).toEqual([])
-    expect(engineWith(rule).evaluate([r(1, 1)], { ...ctx, device: { ...device, kind: 'env_sensor' } })).toEqual([])
+    expect(
+      engineWith({ ...rule, scope: { kind: 'pond_sensor', farm_ids: ['other'] } }).evaluate(
+        [r(1, 1)],
+        ctx,
+      ),
+    ).toEqual([])
+    expect(
+      engineWith(rule).evaluate([r(1, 1)], { ...ctx, device: { ...device, kind: 'env_sensor' } }),
+    ).toEqual([])
   })
 
   it('restores a firing alert after a restart instead of firing again', () => {

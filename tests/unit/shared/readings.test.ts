@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import { parseDeviceTopic, parseDeviceUplink } from '../../../shared/index.ts'
 
-const pond = { kind: 'pond_sensor', ts: '2026-11-23T05:00:00+07:00', seq: 1, battery_pct: 80, rssi_dbm: -80 }
+const pond = {
+  kind: 'pond_sensor',
+  ts: '2026-11-23T05:00:00+07:00',
+  seq: 1,
+  battery_pct: 80,
+  rssi_dbm: -80,
+}
 const issues = (v: unknown) => {
   const r = parseDeviceUplink(v)
   return r.success ? [] : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)
@@ -10,7 +16,13 @@ const issues = (v: unknown) => {
 describe('uplink contract', () => {
   it('accepts one reading or a batch, normalising both to a batch with epoch-ms times', () => {
     const one = parseDeviceUplink({ ...pond, dissolved_oxygen_mg_l: 6 })
-    const batch = parseDeviceUplink({ kind: 'pond_sensor', readings: [{ ...pond, ph: 8 }, { ...pond, seq: 2, ph: 8.1 }] })
+    const batch = parseDeviceUplink({
+      kind: 'pond_sensor',
+      readings: [
+        { ...pond, ph: 8 },
+        { ...pond, seq: 2, ph: 8.1 },
+      ],
+    })
     expect(one.success && one.data.readings[0]?.ts).toBe(Date.parse('2026-11-22T22:00:00Z'))
     expect(batch.success && batch.data.readings.length).toBe(2)
   })
@@ -36,7 +48,10 @@ describe('uplink contract', () => {
 describe('topics', () => {
   it('parses device topics and refuses anything else', () => {
     expect(parseDeviceTopic('devices/pond-1/up')).toEqual({ deviceId: 'pond-1', channel: 'up' })
-    expect(parseDeviceTopic('devices/pond-1/status')).toEqual({ deviceId: 'pond-1', channel: 'status' })
+    expect(parseDeviceTopic('devices/pond-1/status')).toEqual({
+      deviceId: 'pond-1',
+      channel: 'status',
+    })
     expect(parseDeviceTopic('devices/+/up')).toBeNull()
     expect(parseDeviceTopic('devices/pond-1/down')).toBeNull()
     expect(parseDeviceTopic('alerts/farm')).toBeNull()

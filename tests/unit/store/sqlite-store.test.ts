@@ -29,11 +29,13 @@ describe('control-plane store', () => {
 
   it('refuses devices for unknown farms and invalid ids with a message that says what to fix', async () => {
     const store = openSqliteStore(':memory:')
-    await expect(registerDevices(store, { farmId: 'nope', kind: 'pest_trap' })).rejects.toThrow(/farm nope does not exist/)
-    await store.createFarm({ id: 'f', name: 'F', timezone: 'UTC' })
-    await expect(registerDevices(store, { farmId: 'f', kind: 'pest_trap', ids: ['a/b'] })).rejects.toBeInstanceOf(
-      ProvisioningError,
+    await expect(registerDevices(store, { farmId: 'nope', kind: 'pest_trap' })).rejects.toThrow(
+      /farm nope does not exist/,
     )
+    await store.createFarm({ id: 'f', name: 'F', timezone: 'UTC' })
+    await expect(
+      registerDevices(store, { farmId: 'f', kind: 'pest_trap', ids: ['a/b'] }),
+    ).rejects.toBeInstanceOf(ProvisioningError)
     await store.close()
   })
 })
