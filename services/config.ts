@@ -27,7 +27,7 @@ export const ConfigSchema = z.object({
   MQTT_URL: z.string().url().optional(),
   PROCESSOR_USERNAME: z.string().default('processor'),
   /** Needed when the processor runs without the embedded broker. */
-  PROCESSOR_SECRET: z.string().optional(),
+  PROCESSOR_SECRET: z.string().min(16, 'use at least 16 random characters').optional(),
 
   INFLUX_URL: z.string().url().default('http://127.0.0.1:8086'),
   INFLUX_API: z.enum(['auto', 'v1', 'v2']).default('auto'),
