@@ -60,7 +60,12 @@ export async function startServices(config: Config, log: Logger): Promise<Runnin
     // A broker given the processor's secret registers it, so separate containers can
     // share one secret from the environment (docker-compose.yml).
     if (broker && config.PROCESSOR_SECRET)
-      await rotateServiceAccount(store, config.PROCESSOR_USERNAME, 'processor', config.PROCESSOR_SECRET)
+      await rotateServiceAccount(
+        store,
+        config.PROCESSOR_USERNAME,
+        'processor',
+        config.PROCESSOR_SECRET,
+      )
     if (config.TANI_SERVICES.includes('processor')) {
       let secret = config.PROCESSOR_SECRET
       if (!secret) {

@@ -85,7 +85,8 @@ const atLeastOne =
   (r: Record<string, unknown>): boolean =>
     fields.some((f) => r[f] !== undefined)
 
-const envMetrics = [
+/** Numeric measurement fields per kind (trap counts are per species, in `counts`). */
+export const envMetrics = [
   'air_temp_c',
   'rel_humidity_pct',
   'leaf_wetness_pct',
@@ -106,7 +107,7 @@ export const EnvSensorReading = z
   })
   .refine(atLeastOne(envMetrics), { message: `needs at least one of ${envMetrics.join(', ')}` })
 
-const pondMetrics = [
+export const pondMetrics = [
   'dissolved_oxygen_mg_l',
   'ph',
   'water_temp_c',
@@ -129,6 +130,7 @@ export const PondSensorReading = z
   })
   .refine(atLeastOne(pondMetrics), { message: `needs at least one of ${pondMetrics.join(', ')}` })
 
+export const irrigationMetrics = ['flow_l_min', 'pressure_bar', 'volume_total_l'] as const
 export const IrrigationControllerReading = z.object({
   ...readingBase,
   flow_l_min: measurement(0, 5000),

@@ -1,4 +1,11 @@
-import type { DeviceKind, DeviceStatus, Reading } from '../../shared/index.ts'
+import {
+  type DeviceKind,
+  type DeviceStatus,
+  envMetrics,
+  irrigationMetrics,
+  pondMetrics,
+  type Reading,
+} from '../../shared/index.ts'
 
 /**
  * InfluxDB line protocol for readings, written deterministically (tags and fields
@@ -41,24 +48,11 @@ export function line(
   return `${escapeMeasurement(measurement)}${tagPart} ${fieldPart} ${Math.trunc(timeMs)}`
 }
 
-/** Numeric measurement fields of each kind (floats), in the contract's names. */
+/** Numeric measurement fields of each kind (floats), from the contracts. */
 const numericFields: Record<Exclude<DeviceKind, 'pest_trap'>, readonly string[]> = {
-  env_sensor: [
-    'air_temp_c',
-    'rel_humidity_pct',
-    'leaf_wetness_pct',
-    'rainfall_mm',
-    'soil_moisture_pct',
-  ],
-  pond_sensor: [
-    'dissolved_oxygen_mg_l',
-    'ph',
-    'water_temp_c',
-    'salinity_ppt',
-    'tan_mg_l',
-    'turbidity_ntu',
-  ],
-  irrigation_controller: ['flow_l_min', 'pressure_bar', 'volume_total_l'],
+  env_sensor: envMetrics,
+  pond_sensor: pondMetrics,
+  irrigation_controller: irrigationMetrics,
 }
 
 /** Forces float formatting for a number that happens to be whole (6 → 6.0 is still float: no `i`). */

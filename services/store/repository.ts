@@ -27,15 +27,7 @@ export type Device = {
   revokedAt: number | null
 }
 export type ServiceRole = 'processor' | 'notifier' | 'api'
-export type NewDevice = {
-  id: string
-  farmId: string
-  siteId: string | null
-  kind: DeviceKind
-  name: string
-  devEui: string | null
-  secretHash: string
-}
+export type NewDevice = Omit<Device, 'createdAt' | 'revokedAt'> & { secretHash: string }
 export type QuarantineReason =
   | 'not_json'
   | 'too_large'

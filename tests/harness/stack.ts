@@ -41,6 +41,8 @@ export type Stack = {
   /** Number of points matching an InfluxQL `SELECT COUNT(field) ...` (0 when no series). */
   count(influxql: string): Promise<number>
   connect(opts: IClientOptions): Promise<MqttClient>
+  /** Connects as a registered device (client id = username = device id). */
+  connectDevice(device: { id: string; secret: string }, opts?: IClientOptions): Promise<MqttClient>
   stop(): Promise<void>
 }
 
@@ -103,6 +105,14 @@ export async function startStack(
       })
       clients.push(c)
       return c
+    },
+    connectDevice(device, options = {}) {
+      return stack.connect({
+        clientId: device.id,
+        username: device.id,
+        password: device.secret,
+        ...options,
+      })
     },
     async stop() {
       for (const c of clients) c.end(true)

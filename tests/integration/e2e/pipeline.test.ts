@@ -90,12 +90,7 @@ describe('a reading travels broker → processor → InfluxDB → alert', () => 
 
   it('writes the measurement, tags, fields and device timestamp of a reading exactly', async () => {
     const d = pond()
-    const client = await stack.connect({
-      clientId: d.id,
-      username: d.id,
-      password: d.secret,
-      clean: false,
-    })
+    const client = await stack.connectDevice(d, { clean: false })
     const ts = Date.parse('2026-11-20T22:00:00.123Z')
     const reading = {
       kind: 'pond_sensor',
@@ -140,12 +135,7 @@ describe('a reading travels broker → processor → InfluxDB → alert', () => 
 
   it('raises exactly one alert event for a low-oxygen episode, and resolves it', async () => {
     const d = pond()
-    const client = await stack.connect({
-      clientId: d.id,
-      username: d.id,
-      password: d.secret,
-      clean: false,
-    })
+    const client = await stack.connectDevice(d, { clean: false })
     // After the simulator's readings in event time: rules skip readings older than the last seen.
     const t0 = Date.now() + 1000
     const send = (seq: number, offsetMs: number, dissolved_oxygen_mg_l: number) =>
@@ -201,7 +191,7 @@ describe('a reading travels broker → processor → InfluxDB → alert', () => 
 
   it('quarantines a malformed payload with its reason and keeps going', async () => {
     const d = byKind('pond_sensor')[1] as ProvisionedDevice
-    const client = await stack.connect({ clientId: d.id, username: d.id, password: d.secret })
+    const client = await stack.connectDevice(d)
     await client.publishAsync(`devices/${d.id}/up`, '{"kind":"pond_sensor", "ts": ', { qos: 1 })
     await client.publishAsync(
       `devices/${d.id}/up`,
@@ -369,7 +359,7 @@ describe('the broker keeps devices to their own credentials and topics', () => {
 
   it('refuses a device publishing under another device topic, and stores nothing of it', async () => {
     const [a, b] = byKind('pond_sensor') as [ProvisionedDevice, ProvisionedDevice]
-    const client = await stack.connect({ clientId: a.id, username: a.id, password: a.secret })
+    const client = await stack.connectDevice(a)
     const closed = new Promise<void>((resolve) => client.once('close', () => resolve()))
     client.publish(
       `devices/${b.id}/up`,
@@ -391,7 +381,7 @@ describe('the broker keeps devices to their own credentials and topics', () => {
 
   it('answers a subscription to another device topic with SUBACK 0x80 and keeps the connection', async () => {
     const [a, b] = byKind('pond_sensor') as [ProvisionedDevice, ProvisionedDevice]
-    const client = await stack.connect({ clientId: a.id, username: a.id, password: a.secret })
+    const client = await stack.connectDevice(a)
     // mqtt.js reports any refused filter as an error carrying the SUBACK.
     const suback = await client
       .subscribeAsync([`devices/${b.id}/up`, 'devices/+/up', '#', `devices/${a.id}/down`], {

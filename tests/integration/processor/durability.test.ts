@@ -49,11 +49,7 @@ describe('the processor acknowledges only what is durable', () => {
       influx: { ...stack.influx, url: 'http://127.0.0.1:9' },
       maxInflight: 100,
     })
-    const client = await stack.connect({
-      clientId: device.id,
-      username: device.id,
-      password: device.secret,
-    })
+    const client = await stack.connectDevice(device)
     for (let seq = 1; seq <= 30; seq++)
       await client.publishAsync(`devices/${device.id}/up`, reading(seq), { qos: 1 })
     await eventually(
@@ -83,11 +79,7 @@ describe('the processor acknowledges only what is durable', () => {
       influx: { ...stack.influx, url: 'http://127.0.0.1:9' },
       maxInflight: 10,
     })
-    const client = await stack.connect({
-      clientId: device.id,
-      username: device.id,
-      password: device.secret,
-    })
+    const client = await stack.connectDevice(device)
     for (let seq = 101; seq <= 140; seq++)
       await client.publishAsync(`devices/${device.id}/up`, reading(seq), { qos: 1 })
     await eventually(

@@ -21,7 +21,10 @@ describe('docker-compose.yml', () => {
   it('runs broker and processor from the same image with configurations the services accept', () => {
     for (const name of ['broker', 'processor']) {
       const env = Object.fromEntries(
-        Object.entries(compose.services[name]?.environment ?? {}).map(([k, v]) => [k, substitute(v)]),
+        Object.entries(compose.services[name]?.environment ?? {}).map(([k, v]) => [
+          k,
+          substitute(v),
+        ]),
       )
       const config = loadConfig(env)
       expect(config.TANI_SERVICES).toEqual([name])
