@@ -120,6 +120,7 @@ export async function startProcessor(
       // leave. If InfluxDB is away, stop anyway: what was not written stays
       // unacknowledged and the broker delivers it again.
       source.pause()
+      pipeline.close()
       let timer: NodeJS.Timeout | undefined
       await Promise.race([
         batcher.close(),

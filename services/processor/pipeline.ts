@@ -41,6 +41,8 @@ export type PipelineStats = {
   statusesStored: number
   quarantined: number
   alertEvents: number
+  /** Messages whose processing failed and was scheduled again. */
+  retried: number
 }
 
 class Rejection extends Error {
@@ -154,6 +156,7 @@ export function createPipeline(deps: PipelineDeps) {
     statusesStored: 0,
     quarantined: 0,
     alertEvents: 0,
+    retried: 0,
   }
 
   async function quarantine(
@@ -188,8 +191,44 @@ export function createPipeline(deps: PipelineDeps) {
     await deps.alerts.emit(events, (e) => deps.rules.startedAtOf(e))
   }
 
-  async function handle(message: SourceMessage): Promise<void> {
-    stats.received++
+  /**
+   * A step that failed for a reason outside the message (the store is locked, say) is
+   * tried again from the start after a back-off: the message stays unacknowledged
+   * meanwhile, and as PUBACKs leave in order, leaving it would stall the whole window.
+   * Writing its points again is harmless (same series and time).
+   */
+  let closed = false
+  function retryLater(message: SourceMessage, attempt: number, err: unknown) {
+    // After stop the message stays unacknowledged; the broker delivers it again.
+    if (closed) return
+    const delayMs = Math.min(30_000, 100 * 2 ** Math.min(attempt, 9))
+    stats.retried++
+    log.error(
+      { topic: message.topic, attempt: attempt + 1, delayMs, err: (err as Error).message },
+      'message processing failed; trying again',
+    )
+    setTimeout(
+      () => void handle(message, attempt + 1).catch((e) => retryLater(message, attempt + 1, e)),
+      delayMs,
+    )
+  }
+
+  function guard<A extends unknown[]>(
+    message: SourceMessage,
+    attempt: number,
+    step: (...args: A) => Promise<void> | void,
+  ): (...args: A) => Promise<void> {
+    return async (...args) => {
+      try {
+        await step(...args)
+      } catch (err) {
+        retryLater(message, attempt, err)
+      }
+    }
+  }
+
+  async function handle(message: SourceMessage, attempt: number): Promise<void> {
+    if (attempt === 0) stats.received++
     let valid: Awaited<ReturnType<typeof validate>>
     try {
       valid = await validate(decode(message), deps.devices)
@@ -205,43 +244,42 @@ export function createPipeline(deps: PipelineDeps) {
       const lines = [statusLine(device.kind, valid.status, tagsOf(device), message.receivedAt)]
       deps.batcher.add({
         lines,
-        onWritten: () => {
+        onWritten: guard(message, attempt, () => {
           stats.statusesStored++
           message.ack()
-        },
-        onRejected: async (reason) => {
+        }),
+        onRejected: guard(message, attempt, async (reason: string) => {
           await quarantine(message, 'rejected_by_influxdb', reason, device.id)
           message.ack()
-        },
+        }),
       })
       return
     }
     const readings = valid.uplink.readings
     deps.batcher.add({
       lines: readings.flatMap((r) => readingLines(device.kind, r, tagsOf(device))),
-      onWritten: async () => {
+      onWritten: guard(message, attempt, async () => {
         stats.readingsStored += readings.length
         await evaluateAndEmit(device, readings)
         message.ack()
-      },
-      onRejected: async (reason) => {
+      }),
+      onRejected: guard(message, attempt, async (reason: string) => {
         await quarantine(message, 'rejected_by_influxdb', reason, device.id)
         message.ack()
-      },
+      }),
     })
   }
 
   return {
-    /** Never throws: a failure is logged and the message stays unacknowledged (redelivered). */
+    /** Never throws: a failing message is tried again later, unacknowledged meanwhile. */
     handle(message: SourceMessage): Promise<void> {
-      return handle(message).catch((err: Error) => {
-        log.error(
-          { topic: message.topic, err: err.message },
-          'message processing failed; left unacknowledged',
-        )
-      })
+      return handle(message, 0).catch((err) => retryLater(message, 0, err))
     },
     stats: () => ({ ...stats }),
+    /** No more retries (the processor is stopping). */
+    close() {
+      closed = true
+    },
   }
 }
 
