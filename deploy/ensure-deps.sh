@@ -4,16 +4,23 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v influxd >/dev/null 2>&1; then
+# Debian packages: the InfluxDB server always; Mosquitto too for the tests (--tests),
+# which run the processor against an external broker.
+need=()
+command -v influxd >/dev/null 2>&1 || need+=(influxdb)
+if [ "${1:-}" = "--tests" ]; then command -v mosquitto >/dev/null 2>&1 || need+=(mosquitto); fi
+if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ]; then
-    echo "tani: installing InfluxDB from Debian (apt-get install -y influxdb)…" >&2
+    echo "tani: installing ${need[*]} from Debian (apt-get install -y ${need[*]})…" >&2
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq influxdb >/dev/null
-    # Debian starts its own influxd on :8086; Tani runs its own with its own config.
-    if command -v systemctl >/dev/null 2>&1; then systemctl disable --now influxdb >/dev/null 2>&1 || true; fi
+    apt-get install -y -qq "${need[@]}" >/dev/null
+    # Debian may start its own services on :8086 and :1883; Tani runs its own instances.
+    if command -v systemctl >/dev/null 2>&1; then
+      systemctl disable --now influxdb mosquitto >/dev/null 2>&1 || true
+    fi
   else
-    echo "tani: InfluxDB is missing. Install it with:  sudo apt-get install -y influxdb" >&2
+    echo "tani: missing Debian packages. Install them with:  sudo apt-get install -y ${need[*]}" >&2
     exit 1
   fi
 fi

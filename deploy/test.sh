@@ -3,7 +3,7 @@
 # MQTT clients). The last line is the summary CI reads: "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
-bash deploy/ensure-deps.sh || exit 1
+bash deploy/ensure-deps.sh --tests || exit 1
 export PATH="$PWD/node_modules/.bin:$PATH"
 mkdir -p .tani
 rm -f .tani/vitest.json .tani/checks.txt
