@@ -20,6 +20,9 @@ export const ConfigSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   MQTT_HOST: z.string().default('0.0.0.0'),
+  /** /health and /metrics of this process; 0 picks a free port, empty disables. */
+  OPS_HOST: z.string().default('0.0.0.0'),
+  OPS_PORT: z.union([z.literal('').transform(() => null), port]).default(9464),
   MQTT_PORT: port.default(1883),
   /** MQTT over WebSocket (path /mqtt); 0 picks a free port, empty disables. */
   MQTT_WS_PORT: z.union([z.literal('').transform(() => null), port]).default(8083),

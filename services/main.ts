@@ -1,10 +1,13 @@
 import { join } from 'node:path'
 import { type Broker, startBroker } from './broker/index.ts'
+import { registerBrokerMetrics } from './broker/metrics.ts'
 import { type Config, loadConfig } from './config.ts'
 import { detectApi, type InfluxConfig } from './influx/client.ts'
 import { createDatabase } from './influx/influxd.ts'
 import { createLogger, type Logger } from './log.ts'
+import { type Ops, startOps } from './ops/server.ts'
 import { type Processor, startProcessor } from './processor/index.ts'
+import { registerProcessorMetrics } from './processor/metrics.ts'
 import { rotateServiceAccount } from './store/provisioning.ts'
 import type { Store } from './store/repository.ts'
 import { openSqliteStore } from './store/sqlite-store.ts'
@@ -18,6 +21,7 @@ import { openSqliteStore } from './store/sqlite-store.ts'
 export type Running = {
   broker: Broker | null
   processor: Processor | null
+  ops: Ops | null
   store: Store
   stop(): Promise<void>
 }
@@ -40,12 +44,21 @@ export async function startServices(config: Config, log: Logger): Promise<Runnin
   const store = openSqliteStore(config.dbPath)
   let broker: Broker | null = null
   let processor: Processor | null = null
+  let ops: Ops | null = null
   const stopAll = async () => {
+    await ops?.stop()
     await processor?.stop()
     await broker?.stop()
     await store.close()
   }
   try {
+    if (config.OPS_PORT !== null) {
+      ops = await startOps({ host: config.OPS_HOST, port: config.OPS_PORT }, { log })
+      ops.addCheck('store', async () => {
+        await store.listFarms()
+        return null
+      })
+    }
     if (config.TANI_SERVICES.includes('broker')) {
       broker = await startBroker(
         {
@@ -56,6 +69,9 @@ export async function startServices(config: Config, log: Logger): Promise<Runnin
         },
         { store, log },
       )
+      const b = broker
+      ops?.addCheck('broker', () => (b.stats().listening ? null : 'the MQTT listener is closed'))
+      if (ops) registerBrokerMetrics(ops.registry, b.stats)
     }
     // A broker given the processor's secret registers it, so separate containers can
     // share one secret from the environment (docker-compose.yml).
@@ -94,12 +110,23 @@ export async function startServices(config: Config, log: Logger): Promise<Runnin
         },
         { store, log },
       )
+      const p = processor
+      ops?.addCheck('processor', () =>
+        p.stats().connected ? null : 'not connected to the MQTT broker',
+      )
+      ops?.addCheck('influxdb', async () => {
+        const res = await fetch(`${influx.url.replace(/\/+$/, '')}/ping`, {
+          signal: AbortSignal.timeout(3000),
+        })
+        return res.ok ? null : `InfluxDB /ping answered HTTP ${res.status}`
+      })
+      if (ops) registerProcessorMetrics(ops.registry, p.stats)
     }
   } catch (err) {
     await stopAll()
     throw err
   }
-  return { broker, processor, store, stop: stopAll }
+  return { broker, processor, ops, store, stop: stopAll }
 }
 
 async function main() {

@@ -46,6 +46,7 @@ export function createAuth(deps: { store: Store; log: Logger }) {
   // or revoked secret misses the cache.
   const verified = new Map<string, { storedHash: string; digest: Buffer }>()
 
+  const stats = { refusedConnections: 0, refusedPublishes: 0, refusedSubscriptions: 0 }
   const sha256 = (b: Buffer) => createHash('sha256').update(b).digest()
 
   async function checkSecret(name: string, storedHash: string, password: Buffer): Promise<boolean> {
@@ -114,6 +115,7 @@ export function createAuth(deps: { store: Store; log: Logger }) {
       },
       (err: AuthenticateError) => {
         const returnCode = err.returnCode ?? NOT_AUTHORIZED
+        stats.refusedConnections++
         log.warn(
           { clientId: client.id, username, returnCode, reason: err.message },
           'connection refused',
@@ -137,6 +139,7 @@ export function createAuth(deps: { store: Store; log: Logger }) {
     else if (identity?.type === 'service')
       allowed = servicePermissions[identity.role].publish.test(topic)
     if (allowed) return done(null)
+    stats.refusedPublishes++
     log.warn({ clientId: client.id, topic }, 'publish refused')
     done(new Error(`not allowed to publish on ${topic}`))
   }
@@ -155,6 +158,7 @@ export function createAuth(deps: { store: Store; log: Logger }) {
       allowed = servicePermissions[identity.role].subscribe.test(sub.topic)
     }
     if (allowed) return done(null, sub)
+    stats.refusedSubscriptions++
     log.warn({ clientId: client.id, topic: sub.topic }, 'subscription refused')
     // A null subscription makes aedes answer SUBACK 0x80 for this filter and keep the
     // connection, as MQTT 3.1.1 section 3.9.3 allows.
@@ -167,5 +171,6 @@ export function createAuth(deps: { store: Store; log: Logger }) {
     authorizePublish,
     authorizeSubscribe,
     identityOf: (client: Client) => identities.get(client),
+    stats: () => ({ ...stats }),
   }
 }

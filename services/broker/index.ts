@@ -20,8 +20,17 @@ export type BrokerConfig = {
   persistenceDir: string
 }
 
+export type BrokerStats = {
+  connectedClients: number
+  refusedConnections: number
+  refusedPublishes: number
+  refusedSubscriptions: number
+  listening: boolean
+}
+
 export type Broker = {
   port: number
+  stats(): BrokerStats
   wsPort: number | null
   /** Closes a device's connection at once (after its credentials were revoked). */
   disconnectDevice(deviceId: string): boolean
@@ -96,6 +105,11 @@ export async function startBroker(
   return {
     port,
     wsPort,
+    stats: () => ({
+      connectedClients: aedes.connectedClients,
+      ...auth.stats(),
+      listening: tcp.listening,
+    }),
     disconnectDevice(deviceId) {
       const client = (aedes as unknown as { clients: Record<string, { close(): void }> }).clients[
         deviceId

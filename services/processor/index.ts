@@ -28,8 +28,16 @@ export type ProcessorConfig = {
   rulesRefreshMs?: number
 }
 
+export type ProcessorStats = PipelineStats & {
+  inflight: number
+  writeRetries: number
+  pendingLines: number
+  alertsPublished: number
+  connected: boolean
+}
+
 export type Processor = {
-  stats(): PipelineStats & { inflight: number; writeRetries: number; alertsPublished: number }
+  stats(): ProcessorStats
   /** Re-reads the rules from the store now. */
   reloadRules(): Promise<void>
   stop(drainTimeoutMs?: number): Promise<void>
@@ -111,6 +119,8 @@ export async function startProcessor(
       ...pipeline.stats(),
       inflight: source.inflight(),
       writeRetries: batcher.stats().retries,
+      pendingLines: batcher.stats().pendingLines,
+      connected: source.connected(),
       alertsPublished: alerts.published(),
     }),
     reloadRules,

@@ -18,6 +18,8 @@ export interface MessageSource {
   start(handler: (message: SourceMessage) => void): Promise<void>
   /** Messages received but not yet acknowledged. */
   inflight(): number
+  /** Whether the source is connected now. */
+  connected(): boolean
   /** Stops taking messages; acknowledgements still go out until `close`. */
   pause(): void
   close(): Promise<void>
@@ -83,6 +85,7 @@ export function createMqttSource(opts: MqttSourceOptions): MessageSource {
 
   return {
     inflight: () => window.length,
+    connected: () => client?.connected ?? false,
     pause() {
       paused = true
     },

@@ -40,6 +40,7 @@ export type PipelineStats = {
   readingsStored: number
   statusesStored: number
   quarantined: number
+  quarantinedByReason: Partial<Record<QuarantineReason, number>>
   alertEvents: number
   /** Messages whose processing failed and was scheduled again. */
   retried: number
@@ -155,6 +156,7 @@ export function createPipeline(deps: PipelineDeps) {
     readingsStored: 0,
     statusesStored: 0,
     quarantined: 0,
+    quarantinedByReason: {},
     alertEvents: 0,
     retried: 0,
   }
@@ -175,6 +177,7 @@ export function createPipeline(deps: PipelineDeps) {
       payloadBytes: message.payload.length,
     })
     stats.quarantined++
+    stats.quarantinedByReason[reason] = (stats.quarantinedByReason[reason] ?? 0) + 1
     log.warn({ topic: message.topic, deviceId, reason, detail }, 'message quarantined')
   }
 
@@ -275,7 +278,7 @@ export function createPipeline(deps: PipelineDeps) {
     handle(message: SourceMessage): Promise<void> {
       return handle(message, 0).catch((err) => retryLater(message, 0, err))
     },
-    stats: () => ({ ...stats }),
+    stats: () => ({ ...stats, quarantinedByReason: { ...stats.quarantinedByReason } }),
     /** No more retries (the processor is stopping). */
     close() {
       closed = true

@@ -1,0 +1,79 @@
+import { once } from 'node:events'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { collectDefaultMetrics, Registry } from 'prom-client'
+import type { Logger } from '../log.ts'
+
+/**
+ * `/health` and `/metrics` (Prometheus) for the services running in this process.
+ * Each service registers its checks and metrics; a check answers with nothing when all
+ * is well, or a sentence saying what is wrong.
+ */
+export type HealthCheck = () => Promise<string | null> | string | null
+
+export type Ops = {
+  registry: Registry
+  addCheck(name: string, check: HealthCheck): void
+  port: number
+  stop(): Promise<void>
+}
+
+export async function startOps(
+  config: { host: string; port: number },
+  deps: { log: Logger },
+): Promise<Ops> {
+  const log = deps.log.child({ module: 'ops' })
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'tani_' })
+  const checks = new Map<string, HealthCheck>()
+
+  async function health() {
+    const results: Record<string, { ok: boolean; error?: string }> = {}
+    for (const [name, check] of checks) {
+      try {
+        const problem = await check()
+        results[name] = problem ? { ok: false, error: problem } : { ok: true }
+      } catch (err) {
+        results[name] = { ok: false, error: (err as Error).message }
+      }
+    }
+    return { ok: Object.values(results).every((r) => r.ok), checks: results }
+  }
+
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0]
+    if (req.method !== 'GET') {
+      res.writeHead(405, { allow: 'GET' }).end()
+      return
+    }
+    if (path === '/health') {
+      health().then((h) => {
+        res
+          .writeHead(h.ok ? 200 : 503, { 'content-type': 'application/json' })
+          .end(JSON.stringify(h))
+      })
+      return
+    }
+    if (path === '/metrics') {
+      registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+        (err: Error) => res.writeHead(500).end(err.message),
+      )
+      return
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('try /health or /metrics\n')
+  })
+  server.listen(config.port, config.host)
+  await once(server, 'listening')
+  const port = (server.address() as AddressInfo).port
+  log.info({ port }, 'health and metrics listening')
+  return {
+    registry,
+    port,
+    addCheck: (name, check) => checks.set(name, check),
+    async stop() {
+      server.closeAllConnections()
+      await new Promise<void>((r) => server.close(() => r()))
+    },
+  }
+}
