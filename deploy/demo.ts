@@ -128,11 +128,13 @@ async function main() {
   const influxd = await startInfluxd({ dataDir: join(DATA, 'influxdb'), log })
   const mqttPort = await portOr(Number(process.env.MQTT_PORT ?? 1883))
   const wsPort = await portOr(Number(process.env.MQTT_WS_PORT ?? 8083))
+  const opsPort = await portOr(Number(process.env.OPS_PORT ?? 9464))
   const config = loadConfig({
     ...process.env,
     TANI_DATA_DIR: DATA,
     MQTT_PORT: String(mqttPort),
     MQTT_WS_PORT: String(wsPort),
+    OPS_PORT: String(opsPort),
     INFLUX_URL: influxd.url,
     INFLUX_API: 'v1',
   })
@@ -176,6 +178,7 @@ async function main() {
 Tani is running (data in ${DATA}).
   MQTT broker      mqtt://127.0.0.1:${broker.port}   (WebSocket ws://127.0.0.1:${broker.wsPort}/mqtt)
   InfluxDB 1.x     ${influxd.url}   database "${db}"
+  Health, metrics  http://127.0.0.1:${running.ops?.port}/health   http://127.0.0.1:${running.ops?.port}/metrics
   Simulated farm   ${creds.devices.length} devices on farm ${FARM}, a reading every ${intervalS} s each
   Device secrets   ${CREDENTIALS}
 
