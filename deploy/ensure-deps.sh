@@ -27,6 +27,8 @@ fi
 
 # node_modules is current when it was installed after the last change of the lock file.
 if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "tani: installing npm packages (npm ci)…" >&2
-  npm ci --no-audit --no-fund --loglevel=error
+  echo "tani: installing npm packages…" >&2
+  # `npm install`, not `npm ci`: the lock leaves out the optional per-platform packages
+  # of Biome whose exact version the registry mirror lacks, which `npm ci` refuses.
+  npm install --no-audit --no-fund --loglevel=error
 fi
