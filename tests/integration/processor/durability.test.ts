@@ -149,3 +149,53 @@ describe('the broker keeps queued QoS 1 readings across its own restart', () => 
     }
   })
 })
+
+describe('the processor rides out a broker restart', () => {
+  it('reconnects to a restarted broker on the same port, resubscribes and goes on storing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tani-broker-'))
+    const persistenceDir = join(dir, 'broker')
+    await stack.processor?.stop()
+    stack.processor = null
+    try {
+      let broker = await startBroker(
+        { host: '127.0.0.1', port: 0, wsPort: null, persistenceDir },
+        stack,
+      )
+      const port = broker.port
+      const url = `mqtt://127.0.0.1:${port}`
+      const p = await stack.startProcessor({ mqttUrl: url })
+      await broker.stop()
+      await eventually(
+        () => p.stats().connected,
+        (c) => !c,
+        'the processor to notice',
+      )
+      broker = await startBroker({ host: '127.0.0.1', port, wsPort: null, persistenceDir }, stack)
+      await eventually(
+        () => p.stats().connected,
+        (c) => c,
+        'the processor to reconnect',
+      )
+      const mqtt = (await import('mqtt')).default
+      const client = await mqtt.connectAsync(url, {
+        clientId: device.id,
+        username: device.id,
+        password: device.secret,
+        reconnectPeriod: 0,
+      })
+      for (let seq = 301; seq <= 310; seq++)
+        await client.publishAsync(`devices/${device.id}/up`, reading(seq), { qos: 1 })
+      await client.endAsync()
+      await eventually(
+        () => storedSeqs(301, 310),
+        (c) => c === 10,
+        'the 10 readings after the restart',
+      )
+      await p.stop()
+      stack.processor = null
+      await broker.stop()
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+})
