@@ -159,18 +159,32 @@ export function createMqttSource(opts: MqttSourceOptions): MessageSource {
       })
       c.on('error', (err) => log.error({ err: err.message }, 'MQTT error'))
       c.on('reconnect', () => log.warn('reconnecting to the broker'))
+      // Ready once subscribed: a reading published before the SUBACK would not be queued
+      // for the processor's session (on its very first start).
+      let subscribed: (err: Error | null) => void = () => {}
+      const firstSubscription = new Promise<void>((resolve, reject) => {
+        subscribed = (err) => (err ? reject(err) : resolve())
+      })
       c.on('connect', (connack) => {
         log.info({ sessionPresent: connack.sessionPresent }, 'connected to the broker')
-        c.subscribe(
-          opts.topics.map((t) => t),
-          { qos: 1 },
-          (err, granted) => {
-            if (err) return log.error({ err: err.message }, 'subscribe failed')
-            const refused = granted?.filter((g) => g.qos === 128) ?? []
-            if (refused.length)
-              log.error({ refused: refused.map((g) => g.topic) }, 'subscription refused')
-          },
-        )
+        c.subscribe(opts.topics, { qos: 1 }, (err, granted) => {
+          // mqtt.js reports a refused filter (SUBACK 0x80) as an error carrying the SUBACK.
+          const suback = (err as unknown as { packet?: { granted?: number[] } } | null)?.packet
+          const refused = suback?.granted
+            ? opts.topics.filter((_, k) => suback.granted?.[k] === 128)
+            : (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic)
+          if (refused.length) {
+            log.error({ refused }, 'subscription refused')
+            return subscribed(
+              new Error(`the broker refused the subscription to ${refused.join(', ')}`),
+            )
+          }
+          if (err) {
+            log.error({ err: err.message }, 'subscribe failed')
+            return subscribed(err)
+          }
+          subscribed(null)
+        })
       })
       await new Promise<void>((resolve, reject) => {
         const onError = (err: Error) => {
@@ -185,6 +199,12 @@ export function createMqttSource(opts: MqttSourceOptions): MessageSource {
         c.once('connect', onConnect)
         c.once('error', onError)
       })
+      try {
+        await firstSubscription
+      } catch (err) {
+        c.end(true)
+        throw new Error(`processor could not subscribe on ${opts.url}: ${(err as Error).message}`)
+      }
     },
     async close() {
       paused = true
