@@ -1,4 +1,6 @@
 export * from './alerts.ts'
+export * from './lorawan.ts'
+export * from './lorawan-codec.ts'
 export * from './readings.ts'
 export * from './rules.ts'
 export * from './status.ts'

@@ -157,6 +157,9 @@ export type ReadingInput = {
   [K in DeviceKind]: z.input<(typeof readingSchemas)[K]>
 }
 
+/** Uplinks larger than this are quarantined unread (send a long backlog in several batches). */
+export const MAX_UPLINK_BYTES = 256 * 1024
+
 /** The largest store-and-forward backlog a device may send in one message. */
 export const MAX_BATCH_READINGS = 1000
 

@@ -19,6 +19,14 @@ export const topics = {
   allDeviceUp: 'devices/+/up',
   allDeviceStatus: 'devices/+/status',
   allFarmAlerts: 'alerts/+',
+  /** Uplink event of a ChirpStack v4 MQTT integration (its default `event_topic`). */
+  chirpstackUp: (applicationId: string, devEui: string) =>
+    `application/${applicationId}/device/${devEui}/event/up`,
+  /** Uplink message of The Things Stack v3 (`@tenant` is left out by the Open Source edition). */
+  ttsUp: (applicationId: string, tenantId: string | null, deviceId: string) =>
+    `v3/${applicationId}${tenantId ? `@${tenantId}` : ''}/devices/${deviceId}/up`,
+  allChirpstackUp: 'application/+/device/+/event/up',
+  allTtsUp: 'v3/+/devices/+/up',
 } as const
 
 /** The root every device may publish under: `devices/{deviceId}/`. */
@@ -34,4 +42,32 @@ export function parseDeviceTopic(topic: string): DeviceTopic | null {
   if (!deviceId || !isValidId(deviceId)) return null
   if (channel !== 'up' && channel !== 'status') return null
   return { deviceId, channel }
+}
+
+const TOPIC_ID = '[A-Za-z0-9][A-Za-z0-9._-]{0,63}'
+/** `application/{applicationId}/device/{devEui}/event/up` (ChirpStack v4). */
+export const CHIRPSTACK_UP_TOPIC = new RegExp(
+  `^application/(${TOPIC_ID})/device/([0-9A-Fa-f]{16})/event/up$`,
+)
+/**
+ * `v3/{applicationId}@{tenantId}/devices/{deviceId}/up` (The Things Stack v3; the Open
+ * Source edition has no `@{tenantId}`, see thethingsindustries.com/docs/integrations/other-integrations/mqtt).
+ */
+export const TTS_UP_TOPIC = new RegExp(
+  `^v3/(${TOPIC_ID})(?:@(${TOPIC_ID}))?/devices/(${TOPIC_ID})/up$`,
+)
+
+export type ChirpStackTopic = { applicationId: string; devEui: string }
+export type TtsTopic = { applicationId: string; tenantId: string | null; deviceId: string }
+
+export function parseChirpStackTopic(topic: string): ChirpStackTopic | null {
+  const m = CHIRPSTACK_UP_TOPIC.exec(topic)
+  return m ? { applicationId: m[1] as string, devEui: m[2] as string } : null
+}
+
+export function parseTtsTopic(topic: string): TtsTopic | null {
+  const m = TTS_UP_TOPIC.exec(topic)
+  return m
+    ? { applicationId: m[1] as string, tenantId: m[2] ?? null, deviceId: m[3] as string }
+    : null
 }

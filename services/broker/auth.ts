@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { AuthenticateError, Client, ConnectPacket, PublishPacket, Subscription } from 'aedes'
-import { deviceRoot, isValidId } from '../../shared/index.ts'
+import { CHIRPSTACK_UP_TOPIC, deviceRoot, isValidId, TTS_UP_TOPIC } from '../../shared/index.ts'
 import type { Logger } from '../log.ts'
 import type { ServiceRole, Store } from '../store/repository.ts'
 import { verifySecret } from '../store/secrets.ts'
@@ -27,7 +27,8 @@ const authError = (returnCode: number, message: string): AuthenticateError =>
 /** Topics a service may subscribe to (filters, compared literally) and publish under. */
 const servicePermissions: Record<ServiceRole, { subscribe: RegExp; publish: RegExp }> = {
   processor: {
-    subscribe: /^(\$share\/[A-Za-z0-9_-]+\/)?(devices\/\+\/(up|status)|alerts\/(\+|#))$/,
+    subscribe:
+      /^(\$share\/[A-Za-z0-9_-]+\/)?(devices\/\+\/(up|status)|alerts\/(\+|#)|application\/\+\/device\/\+\/event\/up|v3\/\+\/devices\/\+\/up)$/,
     publish: /^alerts\/[A-Za-z0-9][A-Za-z0-9._-]*$/,
   },
   notifier: {
@@ -35,6 +36,12 @@ const servicePermissions: Record<ServiceRole, { subscribe: RegExp; publish: RegE
     publish: /^$/,
   },
   api: { subscribe: /^devices\/\+\/status$/, publish: /^$/ },
+  // A LoRaWAN network server (ChirpStack's MQTT integration, or a bridge from The Things
+  // Stack) publishes uplinks of the devices it serves; their DevEUIs map them to devices.
+  'network-server': {
+    subscribe: /^$/,
+    publish: new RegExp(`${CHIRPSTACK_UP_TOPIC.source}|${TTS_UP_TOPIC.source}`),
+  },
 }
 
 export function createAuth(deps: { store: Store; log: Logger }) {

@@ -97,7 +97,7 @@ export async function startProcessor(
     username: config.username,
     password: config.password,
     clientId: config.username,
-    topics: [topics.allDeviceUp, topics.allDeviceStatus],
+    topics: [topics.allDeviceUp, topics.allDeviceStatus, topics.allChirpstackUp, topics.allTtsUp],
     maxInflight: config.maxInflight,
     log,
   })

@@ -1,27 +1,34 @@
-import type { z } from 'zod'
 import {
-  DeviceStatus,
-  type DeviceUplink,
+  parseChirpStackTopic,
   parseDeviceTopic,
-  parseDeviceUplink,
+  parseTtsTopic,
   type Reading,
 } from '../../shared/index.ts'
 import type { Logger } from '../log.ts'
 import type { Device, QuarantineReason, Store } from '../store/repository.ts'
 import type { AlertSink } from './alert-sink.ts'
+import { decodeChirpStack } from './decoders/chirpstack.ts'
+import { Rejection, type Validated } from './decoders/common.ts'
+import { type LorawanUplink, validateLorawan } from './decoders/lorawan-reading.ts'
+import { decodeNative, type NativeMessage, validateNative } from './decoders/native.ts'
+import { decodeTts } from './decoders/tts.ts'
+import type { DeviceDirectory } from './device-directory.ts'
 import { type DeviceTags, readingLines, statusLine } from './line-protocol.ts'
 import type { SourceMessage } from './mqtt-source.ts'
 import type { RuleEngine } from './rules/engine.ts'
 import type { WriteBatcher } from './write-batcher.ts'
 
+export { MAX_UPLINK_BYTES } from './decoders/common.ts'
+export { createDeviceDirectory, type DeviceDirectory } from './device-directory.ts'
+
 /**
  * The processing steps, in order: decode → validate → store → evaluate → emit.
  * A message is acknowledged only after its last step is durable; a message that fails
  * decoding or validation is quarantined (durably, with its reason) and then acknowledged.
+ * Decoding and validation depend on where the message comes from (decoders/): a device
+ * speaking Tani's JSON on `devices/{id}/...`, or a LoRaWAN network server.
  */
 
-/** Payloads above this are quarantined without parsing (the first bytes are kept). */
-export const MAX_UPLINK_BYTES = 256 * 1024
 const KEPT_PAYLOAD_BYTES = 64 * 1024
 
 export type PipelineDeps = {
@@ -46,104 +53,24 @@ export type PipelineStats = {
   retried: number
 }
 
-class Rejection extends Error {
-  readonly reason: QuarantineReason
-  readonly deviceId: string | null
-  constructor(reason: QuarantineReason, message: string, deviceId: string | null = null) {
-    super(message)
-    this.reason = reason
-    this.deviceId = deviceId
-  }
-}
+export type Decoded = NativeMessage | LorawanUplink
 
-/** Caches the device registry (the processor reads it for every message). */
-export type DeviceDirectory = {
-  get(id: string): Promise<Device | null>
-  /** The site's name for messages ("Shrimp pond A"), or its id when unknown. */
-  siteName(siteId: string | null): Promise<string>
-}
-
-export function createDeviceDirectory(store: Store, ttlMs = 30_000): DeviceDirectory {
-  const cache = new Map<string, { device: Device | null; until: number }>()
-  const sites = new Map<string, { name: string; until: number }>()
-  return {
-    async siteName(siteId) {
-      if (!siteId) return ''
-      const now = Date.now()
-      const hit = sites.get(siteId)
-      if (hit && hit.until > now) return hit.name
-      const name = (await store.getSite(siteId))?.name ?? siteId
-      sites.set(siteId, { name, until: now + ttlMs })
-      return name
-    },
-    async get(id) {
-      const now = Date.now()
-      const hit = cache.get(id)
-      if (hit && hit.until > now) return hit.device
-      const device = await store.getDevice(id)
-      if (cache.size > 200_000) cache.clear()
-      cache.set(id, { device, until: now + ttlMs })
-      return device
-    },
-  }
-}
-
-const describe = (err: z.ZodError) =>
-  err.issues
-    .slice(0, 10)
-    .map((i) => `${i.path.length ? i.path.join('.') : '(message)'}: ${i.message}`)
-    .join('; ')
-
-type Decoded = { deviceId: string; channel: 'up' | 'status'; body: unknown }
-
-/** Step 1: topic and JSON. */
+/** Step 1: topic, JSON, and for network servers their envelope. */
 export function decode(message: SourceMessage): Decoded {
-  const t = parseDeviceTopic(message.topic)
-  if (!t) throw new Rejection('bad_topic', `not a device topic: ${message.topic}`)
-  if (message.payload.length > MAX_UPLINK_BYTES)
-    throw new Rejection(
-      'too_large',
-      `payload is ${message.payload.length} bytes; the limit is ${MAX_UPLINK_BYTES} (send a backlog in several batches)`,
-      t.deviceId,
-    )
-  try {
-    return { ...t, body: JSON.parse(message.payload.toString('utf8')) }
-  } catch (err) {
-    throw new Rejection('not_json', `payload is not JSON: ${(err as Error).message}`, t.deviceId)
-  }
+  const device = parseDeviceTopic(message.topic)
+  if (device) return decodeNative(device, message.payload)
+  const chirpstack = parseChirpStackTopic(message.topic)
+  if (chirpstack) return decodeChirpStack(chirpstack, message.payload)
+  const tts = parseTtsTopic(message.topic)
+  if (tts) return decodeTts(tts, message.payload)
+  throw new Rejection('bad_topic', `not a device or network-server topic: ${message.topic}`)
 }
 
-/** Step 2: the device is registered and active, and the payload fits its kind's schema. */
-export async function validate(
-  decoded: Decoded,
-  devices: DeviceDirectory,
-): Promise<
-  | { channel: 'up'; device: Device; uplink: DeviceUplink }
-  | { channel: 'status'; device: Device; status: DeviceStatus }
-> {
-  const device = await devices.get(decoded.deviceId)
-  if (!device)
-    throw new Rejection(
-      'unknown_device',
-      `device ${decoded.deviceId} is not registered`,
-      decoded.deviceId,
-    )
-  if (device.revokedAt !== null)
-    throw new Rejection('revoked_device', `device ${device.id} was revoked`, device.id)
-  if (decoded.channel === 'status') {
-    const parsed = DeviceStatus.safeParse(decoded.body)
-    if (!parsed.success) throw new Rejection('invalid', describe(parsed.error), device.id)
-    return { channel: 'status', device, status: parsed.data }
-  }
-  const parsed = parseDeviceUplink(decoded.body)
-  if (!parsed.success) throw new Rejection('invalid', describe(parsed.error), device.id)
-  if (parsed.data.kind !== device.kind)
-    throw new Rejection(
-      'kind_mismatch',
-      `device ${device.id} is registered as ${device.kind} but sent ${parsed.data.kind}`,
-      device.id,
-    )
-  return { channel: 'up', device, uplink: parsed.data }
+/** Step 2: the device is registered and active, and the reading fits its kind's schema. */
+export function validate(decoded: Decoded, devices: DeviceDirectory): Promise<Validated> {
+  return decoded.source === 'native'
+    ? validateNative(decoded, devices)
+    : validateLorawan(decoded, devices)
 }
 
 const tagsOf = (d: Device): DeviceTags => ({ farm: d.farmId, site: d.siteId, device: d.id })
@@ -232,7 +159,7 @@ export function createPipeline(deps: PipelineDeps) {
 
   async function handle(message: SourceMessage, attempt: number): Promise<void> {
     if (attempt === 0) stats.received++
-    let valid: Awaited<ReturnType<typeof validate>>
+    let valid: Validated
     try {
       valid = await validate(decode(message), deps.devices)
     } catch (err) {

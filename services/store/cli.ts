@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util'
 import { z } from 'zod'
 import { DeviceKind, isValidId, Rule } from '../../shared/index.ts'
 import { ProvisioningError, registerDevices, rotateServiceAccount } from './provisioning.ts'
-import type { QuarantineReason, ServiceRole, SiteKind, Store } from './repository.ts'
+import { type QuarantineReason, type SiteKind, type Store, serviceRoles } from './repository.ts'
 import { openSqliteStore } from './sqlite-store.ts'
 
 const HELP = `tani — control-plane administration
@@ -21,7 +21,7 @@ Usage: npm run tani -- <command> [options]      (store: --db, or TANI_DB, defaul
       KIND: ${DeviceKind.options.join(', ')}
   device list [--farm FARM]
   device revoke ID
-  service-account create NAME [--role processor|notifier|api]   prints a new secret
+  service-account create NAME [--role processor|notifier|api|network-server]   prints a new secret
   rule add --file RULE.json       add or replace a rule (JSON, see shared/rules.ts)
   rule list
   quarantine list [--reason REASON] [--limit N]
@@ -214,9 +214,9 @@ export async function runCli(
     }
     case 'service-account create': {
       const name = positionals[0] ?? need(values, 'name')
-      const role = z.enum(['processor', 'notifier', 'api']).safeParse(values.role)
-      if (!role.success) throw new UsageError('--role: processor, notifier or api')
-      const secret = await rotateServiceAccount(store, name, role.data as ServiceRole)
+      const role = z.enum(serviceRoles).safeParse(values.role)
+      if (!role.success) throw new UsageError(`--role: one of ${serviceRoles.join(', ')}`)
+      const secret = await rotateServiceAccount(store, name, role.data)
       out(`service account ${name} (${role.data}); secret, shown once:\n${secret}`)
       return
     }

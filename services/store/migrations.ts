@@ -81,4 +81,12 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
       CREATE INDEX quarantine_reason ON quarantine(reason);
     `,
   },
+  {
+    version: 3,
+    name: 'DevEUIs in lower case, unique whatever the case',
+    sql: `
+      UPDATE devices SET dev_eui = lower(dev_eui) WHERE dev_eui IS NOT NULL;
+      CREATE UNIQUE INDEX devices_dev_eui_lower ON devices(lower(dev_eui));
+    `,
+  },
 ]

@@ -52,6 +52,12 @@ export async function registerDevices(
   }
   if (req.devEui && ids.length !== 1)
     throw new ProvisioningError('a DevEUI belongs to one device: register it alone')
+  if (req.devEui && !/^[0-9A-Fa-f]{16}$/.test(req.devEui))
+    throw new ProvisioningError(
+      `DevEUI "${req.devEui}" is not valid: it is 16 hex digits, as printed on the device (e.g. 0004A30B001C0530)`,
+    )
+  if (req.devEui && (await store.getDeviceByDevEui(req.devEui)))
+    throw new ProvisioningError(`DevEUI ${req.devEui} is already registered to another device`)
   const out: ProvisionedDevice[] = []
   for (const [i, id] of ids.entries()) {
     const secret = generateSecret()

@@ -26,7 +26,8 @@ export type Device = {
   createdAt: number
   revokedAt: number | null
 }
-export type ServiceRole = 'processor' | 'notifier' | 'api'
+export const serviceRoles = ['processor', 'notifier', 'api', 'network-server'] as const
+export type ServiceRole = (typeof serviceRoles)[number]
 export type NewDevice = Omit<Device, 'createdAt' | 'revokedAt'> & { secretHash: string }
 export type QuarantineReason =
   | 'not_json'
@@ -37,6 +38,10 @@ export type QuarantineReason =
   | 'revoked_device'
   | 'bad_topic'
   | 'rejected_by_influxdb'
+  /** A LoRaWAN uplink whose DevEUI no registered device has. */
+  | 'unknown_dev_eui'
+  /** A LoRaWAN payload that is not base64 or not a valid Tani frame. */
+  | 'codec_error'
 export type QuarantineEntry = {
   id: number
   receivedAt: number
@@ -71,10 +76,14 @@ export interface FarmRepository {
 export interface DeviceRepository {
   createDevice(device: NewDevice): Promise<Device>
   getDevice(id: string): Promise<Device | null>
+  /** The device with this LoRaWAN DevEUI (16 hex digits, either case), revoked or not. */
+  getDeviceByDevEui(devEui: string): Promise<Device | null>
   listDevices(filter?: { farmId?: string }): Promise<Device[]>
   /** The stored secret hash of an active (not revoked) device, or null. */
   deviceSecretHash(id: string): Promise<string | null>
   revokeDevice(id: string): Promise<boolean>
+  /** Replaces an active device's secret hash (rotation); false if there is no such device. */
+  setDeviceSecretHash(id: string, secretHash: string): Promise<boolean>
 }
 
 export interface ServiceAccountRepository {

@@ -105,9 +105,13 @@ export function openSqliteStore(path: string): Store {
       'INSERT INTO devices (id, farm_id, site_id, kind, name, dev_eui, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     ),
     getDevice: db.prepare('SELECT * FROM devices WHERE id = ?'),
+    getDeviceByDevEui: db.prepare('SELECT * FROM devices WHERE lower(dev_eui) = lower(?)'),
     listDevices: db.prepare('SELECT * FROM devices ORDER BY id'),
     listFarmDevices: db.prepare('SELECT * FROM devices WHERE farm_id = ? ORDER BY id'),
     deviceSecret: db.prepare('SELECT secret_hash FROM devices WHERE id = ? AND revoked_at IS NULL'),
+    setDeviceSecret: db.prepare(
+      'UPDATE devices SET secret_hash = ? WHERE id = ? AND revoked_at IS NULL',
+    ),
     revokeDevice: db.prepare(
       'UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL',
     ),
@@ -183,21 +187,18 @@ export function openSqliteStore(path: string): Store {
     },
     async createDevice(d: NewDevice) {
       const createdAt = Date.now()
-      q.insertDevice.run(
-        d.id,
-        d.farmId,
-        d.siteId,
-        d.kind,
-        d.name,
-        d.devEui,
-        d.secretHash,
-        createdAt,
-      )
+      // Stored in lower case: network servers write DevEUIs in either case.
+      const devEui = d.devEui?.toLowerCase() ?? null
+      q.insertDevice.run(d.id, d.farmId, d.siteId, d.kind, d.name, devEui, d.secretHash, createdAt)
       const { secretHash: _hash, ...device } = d
-      return { ...device, createdAt, revokedAt: null }
+      return { ...device, devEui, createdAt, revokedAt: null }
     },
     async getDevice(id) {
       const r = q.getDevice.get(id) as Row | undefined
+      return r ? toDevice(r) : null
+    },
+    async getDeviceByDevEui(devEui) {
+      const r = q.getDeviceByDevEui.get(devEui) as Row | undefined
       return r ? toDevice(r) : null
     },
     async listDevices(filter) {
@@ -207,6 +208,9 @@ export function openSqliteStore(path: string): Store {
     async deviceSecretHash(id) {
       const r = q.deviceSecret.get(id) as Row | undefined
       return r ? String(r.secret_hash) : null
+    },
+    async setDeviceSecretHash(id, secretHash) {
+      return Number(q.setDeviceSecret.run(secretHash, id).changes) > 0
     },
     async revokeDevice(id) {
       return Number(q.revokeDevice.run(Date.now(), id).changes) > 0

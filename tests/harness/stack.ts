@@ -16,7 +16,7 @@ import {
   registerDevices,
   rotateServiceAccount,
 } from '../../services/store/provisioning.ts'
-import type { Store } from '../../services/store/repository.ts'
+import type { ServiceRole, Store } from '../../services/store/repository.ts'
 import { openSqliteStore } from '../../services/store/sqlite-store.ts'
 import type { RuleInput } from '../../shared/index.ts'
 
@@ -43,6 +43,8 @@ export type Stack = {
   connect(opts: IClientOptions): Promise<MqttClient>
   /** Connects as a registered device (client id = username = device id). */
   connectDevice(device: { id: string; secret: string }, opts?: IClientOptions): Promise<MqttClient>
+  /** Creates (or rotates) a service account and connects as it (client id = its name). */
+  connectService(name: string, role: ServiceRole, opts?: IClientOptions): Promise<MqttClient>
   stop(): Promise<void>
 }
 
@@ -113,6 +115,10 @@ export async function startStack(
         password: device.secret,
         ...options,
       })
+    },
+    async connectService(name, role, options = {}) {
+      const secret = await rotateServiceAccount(store, name, role)
+      return stack.connect({ clientId: name, username: name, password: secret, ...options })
     },
     async stop() {
       for (const c of clients) c.end(true)

@@ -27,6 +27,28 @@ describe('control-plane store', () => {
     await store.close()
   })
 
+  it('finds a device by its DevEUI whatever the case, and keeps DevEUIs unique and well-formed', async () => {
+    const store = openSqliteStore(':memory:')
+    await store.createFarm({ id: 'f', name: 'F', timezone: 'UTC' })
+    const [d] = await registerDevices(store, {
+      farmId: 'f',
+      kind: 'pond_sensor',
+      ids: ['pond-lora'],
+      devEui: '0004A30B001C0530',
+    })
+    expect(d?.devEui).toBe('0004a30b001c0530')
+    expect((await store.getDeviceByDevEui('0004A30B001C0530'))?.id).toBe('pond-lora')
+    expect((await store.getDeviceByDevEui('0004a30b001c0530'))?.id).toBe('pond-lora')
+    expect(await store.getDeviceByDevEui('0101010101010101')).toBeNull()
+    await expect(
+      registerDevices(store, { farmId: 'f', kind: 'pond_sensor', devEui: '0004a30b001c0530' }),
+    ).rejects.toThrow(/already registered/)
+    await expect(
+      registerDevices(store, { farmId: 'f', kind: 'pond_sensor', devEui: '0004a30b' }),
+    ).rejects.toThrow(/16 hex digits/)
+    await store.close()
+  })
+
   it('refuses devices for unknown farms and invalid ids with a message that says what to fix', async () => {
     const store = openSqliteStore(':memory:')
     await expect(registerDevices(store, { farmId: 'nope', kind: 'pest_trap' })).rejects.toThrow(

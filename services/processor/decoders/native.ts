@@ -1,0 +1,46 @@
+import { DeviceStatus, type DeviceTopic, parseDeviceUplink } from '../../../shared/index.ts'
+import type { DeviceDirectory } from '../device-directory.ts'
+import { describeIssues, parseJsonPayload, Rejection, type Validated } from './common.ts'
+
+/** Tani's own contract: `devices/{deviceId}/up|status` carrying JSON (README, "Devices and payloads"). */
+
+export type NativeMessage = {
+  source: 'native'
+  deviceId: string
+  channel: DeviceTopic['channel']
+  body: unknown
+}
+
+export function decodeNative(topic: DeviceTopic, payload: Buffer): NativeMessage {
+  return { source: 'native', ...topic, body: parseJsonPayload(payload, topic.deviceId) }
+}
+
+/** The device is registered and active, and the payload fits its kind's schema. */
+export async function validateNative(
+  decoded: NativeMessage,
+  devices: DeviceDirectory,
+): Promise<Validated> {
+  const device = await devices.get(decoded.deviceId)
+  if (!device)
+    throw new Rejection(
+      'unknown_device',
+      `device ${decoded.deviceId} is not registered`,
+      decoded.deviceId,
+    )
+  if (device.revokedAt !== null)
+    throw new Rejection('revoked_device', `device ${device.id} was revoked`, device.id)
+  if (decoded.channel === 'status') {
+    const parsed = DeviceStatus.safeParse(decoded.body)
+    if (!parsed.success) throw new Rejection('invalid', describeIssues(parsed.error), device.id)
+    return { channel: 'status', device, status: parsed.data }
+  }
+  const parsed = parseDeviceUplink(decoded.body)
+  if (!parsed.success) throw new Rejection('invalid', describeIssues(parsed.error), device.id)
+  if (parsed.data.kind !== device.kind)
+    throw new Rejection(
+      'kind_mismatch',
+      `device ${device.id} is registered as ${device.kind} but sent ${parsed.data.kind}`,
+      device.id,
+    )
+  return { channel: 'up', device, uplink: parsed.data }
+}

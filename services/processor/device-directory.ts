@@ -1,0 +1,49 @@
+import type { Device, Store } from '../store/repository.ts'
+
+/** Caches the device registry (the processor reads it for every message). */
+export type DeviceDirectory = {
+  get(id: string): Promise<Device | null>
+  /** The device with this LoRaWAN DevEUI (either case), or null. */
+  byDevEui(devEui: string): Promise<Device | null>
+  /** The site's name for messages ("Shrimp pond A"), or its id when unknown. */
+  siteName(siteId: string | null): Promise<string>
+}
+
+const MAX_CACHED = 200_000
+
+export function createDeviceDirectory(store: Store, ttlMs = 30_000): DeviceDirectory {
+  const byId = new Map<string, { device: Device | null; until: number }>()
+  const byEui = new Map<string, { device: Device | null; until: number }>()
+  const sites = new Map<string, { name: string; until: number }>()
+
+  async function cached(
+    cache: typeof byId,
+    key: string,
+    load: () => Promise<Device | null>,
+  ): Promise<Device | null> {
+    const now = Date.now()
+    const hit = cache.get(key)
+    if (hit && hit.until > now) return hit.device
+    const device = await load()
+    if (cache.size > MAX_CACHED) cache.clear()
+    cache.set(key, { device, until: now + ttlMs })
+    return device
+  }
+
+  return {
+    async siteName(siteId) {
+      if (!siteId) return ''
+      const now = Date.now()
+      const hit = sites.get(siteId)
+      if (hit && hit.until > now) return hit.name
+      const name = (await store.getSite(siteId))?.name ?? siteId
+      sites.set(siteId, { name, until: now + ttlMs })
+      return name
+    },
+    get: (id) => cached(byId, id, () => store.getDevice(id)),
+    byDevEui(devEui) {
+      const key = devEui.toLowerCase()
+      return cached(byEui, key, () => store.getDeviceByDevEui(key))
+    },
+  }
+}
