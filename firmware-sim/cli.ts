@@ -4,10 +4,10 @@
  */
 import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
-import { z } from 'zod'
 import { createLogger } from '../services/log.ts'
-import { DeviceKind } from '../shared/readings.ts'
-import { ID_PATTERN } from '../shared/topics.ts'
+import { CliError } from './cli-error.ts'
+import { LOAD_USAGE, loadMain } from './cli-load.ts'
+import { SCENARIO_USAGE, scenarioMain } from './cli-scenario.ts'
 import {
   type SimDevice,
   type Simulation,
@@ -15,7 +15,9 @@ import {
   startSimulation,
 } from './simulator.ts'
 
-export const USAGE = `Usage: node firmware-sim/cli.ts --devices <file> [options]
+export const USAGE = `Usage: npm run sim -- [run] --devices <file> [options]
+       npm run sim -- scenario <file|name> [options]   (see: scenario --help)
+       npm run sim -- load --devices <file> --rate <n> [options]   (see: load --help)
 
 Simulates Tani field devices: each device connects to the MQTT broker with its own
 credentials, announces itself on devices/{id}/status and publishes one reading per
@@ -40,77 +42,10 @@ Options:
 Exit status: 0 when stopped; 1 when a device was refused by the broker or a reading
 failed; 2 for a usage or devices-file error.`
 
-/** A usage or input error: printed without a stack trace. */
-export class CliError extends Error {
-  readonly exitCode: number
-  constructor(message: string, exitCode = 2) {
-    super(message)
-    this.name = 'CliError'
-    this.exitCode = exitCode
-  }
-}
+export { DevicesFile, formatPath, MqttUrl, parseDevicesFile } from './devices-file.ts'
+export { CliError }
 
-const MQTT_PROTOCOLS = new Set(['mqtt:', 'mqtts:', 'tcp:', 'tls:', 'ws:', 'wss:'])
-
-const MqttUrl = z.string().refine(
-  (s) => {
-    try {
-      return MQTT_PROTOCOLS.has(new URL(s).protocol)
-    } catch {
-      return false
-    }
-  },
-  { message: 'expected a broker URL such as mqtt://127.0.0.1:1883' },
-)
-
-export const DevicesFile = z.object({
-  mqttUrl: MqttUrl.optional(),
-  devices: z
-    .array(
-      z.object({
-        id: z.string().regex(ID_PATTERN, 'device ids are 1–64 letters, digits, ".", "_" or "-"'),
-        kind: DeviceKind,
-        secret: z.string().min(1, 'the device secret is empty'),
-      }),
-    )
-    .min(1, 'the file lists no devices')
-    .superRefine((devices, ctx) => {
-      const seen = new Set<string>()
-      devices.forEach((d, i) => {
-        if (seen.has(d.id)) {
-          ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `duplicate device id ${d.id}` })
-        }
-        seen.add(d.id)
-      })
-    }),
-})
-export type DevicesFile = z.infer<typeof DevicesFile>
-
-/** `devices[2].kind` from a zod issue path. */
-export function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  let out = ''
-  for (const p of path) {
-    if (typeof p === 'number') out += `[${p}]`
-    else out += out ? `.${String(p)}` : String(p)
-  }
-  return out || '(top level)'
-}
-
-/** Parses and validates a devices file; errors name the file and the offending field. */
-export function parseDevicesFile(text: string, source: string): DevicesFile {
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch (err) {
-    throw new CliError(`${source}: not valid JSON: ${(err as Error).message}`)
-  }
-  const result = DevicesFile.safeParse(json)
-  if (!result.success) {
-    const lines = result.error.issues.map((i) => `  ${formatPath(i.path)}: ${i.message}`)
-    throw new CliError(`${source}: invalid devices file\n${lines.join('\n')}`)
-  }
-  return result.data
-}
+import { MqttUrl, parseDevicesFile } from './devices-file.ts'
 
 export type CliOptions = {
   devicesFile: string
@@ -206,6 +141,16 @@ const PROGRESS_EVERY_MS = 5_000
 
 /** Runs the simulator; resolves with the exit status. */
 export async function main(args: string[]): Promise<number> {
+  const [command, ...rest] = args
+  if (command === 'scenario') return scenarioMain(rest)
+  if (command === 'load') return loadMain(rest)
+  if (command === 'run') return runMain(rest)
+  return runMain(args)
+}
+
+export const HELP = { scenario: SCENARIO_USAGE, load: LOAD_USAGE }
+
+async function runMain(args: string[]): Promise<number> {
   const opts = parseCliArgs(args)
   if (!opts) {
     process.stdout.write(`${USAGE}\n`)

@@ -1,0 +1,49 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startLoad } from '../../../firmware-sim/load.ts'
+import type { ProvisionedDevice } from '../../../services/store/provisioning.ts'
+import { eventually, type Stack, seedFarm, startStack } from '../../harness/stack.ts'
+
+/** Load mode against the real broker and processor: what it reports is what InfluxDB holds. */
+let stack: Stack
+let devices: ProvisionedDevice[]
+
+beforeAll(async () => {
+  stack = await startStack()
+  devices = await seedFarm(stack.store, 'farm-load', [
+    { kind: 'pond_sensor', count: 40 },
+    { kind: 'env_sensor', count: 40 },
+    { kind: 'pest_trap', count: 20 },
+    { kind: 'irrigation_controller', count: 20 },
+  ])
+})
+afterAll(async () => {
+  await stack?.stop()
+})
+
+describe('load mode', () => {
+  it('publishes at the target rate over one connection per device, and every acknowledged reading is stored', async () => {
+    const progress: number[] = []
+    const load = startLoad({
+      mqttUrl: stack.mqttUrl,
+      devices,
+      ratePerSecond: 1500,
+      durationMs: 3000,
+      via: { perDevice: true },
+      onProgress: (s) => progress.push(s.sent),
+    })
+    const result = await load.done
+    expect(result.failed).toBe(0)
+    expect(result.acknowledged).toBe(result.sent)
+    expect(result.sent).toBeGreaterThan(3000)
+    expect(result.sent).toBeLessThanOrEqual(4500)
+    expect(progress.length).toBeGreaterThanOrEqual(2)
+    const stored = await eventually(
+      () => stack.count(`SELECT COUNT(battery_pct) FROM device_health WHERE farm = 'farm-load'`),
+      (n) => n >= result.acknowledged,
+      'every reading in InfluxDB',
+      30_000,
+    )
+    expect(stored).toBe(result.acknowledged)
+    expect(await stack.store.countQuarantine()).toEqual({})
+  })
+})
