@@ -1,4 +1,5 @@
 import {
+  MAX_CLOCK_AHEAD_MS,
   parseChirpStackTopic,
   parseDeviceTopic,
   parseTtsTopic,
@@ -67,6 +68,28 @@ export function decode(message: SourceMessage): Decoded {
 }
 
 /** Step 2: the device is registered and active, and the reading fits its kind's schema. */
+/**
+ * A reading from the future is a device clock gone wrong (a time zone applied twice, an
+ * RTC reset to a future date). Stored, it would sit ahead of every real reading, and the
+ * rules — which skip readings older than the last one seen — would ignore the device
+ * until real time caught up. So the whole message is quarantined instead.
+ */
+export function checkClock(
+  readings: readonly { ts: number; seq: number }[],
+  receivedAt: number,
+  deviceId: string,
+) {
+  const limit = receivedAt + MAX_CLOCK_AHEAD_MS
+  const ahead = readings.find((r) => r.ts > limit)
+  if (!ahead) return
+  const hours = ((ahead.ts - receivedAt) / 3_600_000).toFixed(1)
+  throw new Rejection(
+    'clock_ahead',
+    `reading seq ${ahead.seq} is stamped ${hours} h ahead of the server clock (${MAX_CLOCK_AHEAD_MS / 60_000} min allowed): set the device's clock (NTP, GPS or the network time) and send again`,
+    deviceId,
+  )
+}
+
 export function validate(decoded: Decoded, devices: DeviceDirectory): Promise<Validated> {
   return decoded.source === 'native'
     ? validateNative(decoded, devices)
@@ -162,6 +185,8 @@ export function createPipeline(deps: PipelineDeps) {
     let valid: Validated
     try {
       valid = await validate(decode(message), deps.devices)
+      if (valid.channel === 'up')
+        checkClock(valid.uplink.readings, message.receivedAt, valid.device.id)
     } catch (err) {
       if (!(err instanceof Rejection)) throw err
       await quarantine(message, err.reason, err.message, err.deviceId)

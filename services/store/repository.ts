@@ -42,6 +42,8 @@ export type QuarantineReason =
   | 'unknown_dev_eui'
   /** A LoRaWAN payload that is not base64 or not a valid Tani frame. */
   | 'codec_error'
+  /** Stamped further in the future than the clock tolerance: the device's clock is wrong. */
+  | 'clock_ahead'
 export type QuarantineEntry = {
   id: number
   receivedAt: number

@@ -113,4 +113,26 @@ describe('pipeline acknowledgements', () => {
     expect(q?.reason).toBe('rejected_by_influxdb')
     expect(q?.detail).toContain('field type conflict')
   })
+
+  it('quarantines a reading stamped hours ahead of the server clock, saying what to fix', async () => {
+    const { store, pipeline, acked, written, message } = await setup()
+    const ahead = JSON.stringify({
+      kind: 'pond_sensor',
+      ts: Date.now() + 7 * 3_600_000,
+      seq: 9,
+      battery_pct: 50,
+      rssi_dbm: -70,
+      ph: 7.5,
+    })
+    await pipeline.handle(message(ahead, 'ahead'))
+    await until(() => acked.length === 1)
+    expect(written).toEqual([])
+    const [q] = await store.listQuarantine({})
+    expect(q?.reason).toBe('clock_ahead')
+    expect(q?.detail).toMatch(/7\.0 h ahead of the server clock .*set the device's clock/)
+    // A few minutes fast is within the tolerance.
+    await pipeline.handle(message(good(10).replace(/"ts":\d+/, `"ts":${Date.now() + 120_000}`), 'ok'))
+    await until(() => acked.length === 2)
+    expect(acked).toEqual(['ahead', 'ok'])
+  })
 })
