@@ -275,7 +275,16 @@ export function runScenario(opts: RunOptions): Run {
   function envelope(sim: Sim, reading: SimReading, timestampInFrame: boolean, devEui?: string) {
     const rssi = typeof reading.rssi_dbm === 'number' ? reading.rssi_dbm : -100
     const eui = devEui ?? (sim.spec.dev_eui as string)
-    const common = { fCnt: sim.fCnt++, rssi, snr: 7.5, withObject: false, timestampInFrame }
+    // A store-and-forward frame reaches the network server now (simulated), not when it was read.
+    const receivedAt = timestampInFrame ? Math.max(simNow, reading.ts) : reading.ts
+    const common = {
+      fCnt: sim.fCnt++,
+      rssi,
+      snr: 7.5,
+      withObject: false,
+      timestampInFrame,
+      receivedAt,
+    }
     return sim.spec.transport === 'tts'
       ? ttsUplink(
           { devEui: eui, deviceId: sim.spec.id, applicationId: scenario.farm.id, tenantId: 'tani' },
@@ -294,7 +303,16 @@ export function runScenario(opts: RunOptions): Run {
     const out: Promise<void>[] = []
     if (sim.spec.transport !== 'mqtt') {
       for (const r of readings) {
+        const fCnt = sim.fCnt
         const { topic, payload } = envelope(sim, r, asBacklog)
+        // The frame carries whole seconds; the frame counter becomes the reading's seq.
+        if (opts.record)
+          sentReadings.push({
+            deviceId: sim.spec.id,
+            seq: fCnt,
+            ts: asBacklog ? Math.floor(r.ts / 1000) * 1000 : r.ts,
+            duplicate: false,
+          })
         stats.sent++
         out.push(track(sim.link.publish(topic, payload)))
       }

@@ -44,7 +44,7 @@ export function parseDeviceTopic(topic: string): DeviceTopic | null {
   return { deviceId, channel }
 }
 
-const TOPIC_ID = '[A-Za-z0-9][A-Za-z0-9._-]{0,63}'
+export const TOPIC_ID = '[A-Za-z0-9][A-Za-z0-9._-]{0,63}'
 /** `application/{applicationId}/device/{devEui}/event/up` (ChirpStack v4). */
 export const CHIRPSTACK_UP_TOPIC = new RegExp(
   `^application/(${TOPIC_ID})/device/([0-9A-Fa-f]{16})/event/up$`,
@@ -53,6 +53,14 @@ export const CHIRPSTACK_UP_TOPIC = new RegExp(
  * `v3/{applicationId}@{tenantId}/devices/{deviceId}/up` (The Things Stack v3; the Open
  * Source edition has no `@{tenantId}`, see thethingsindustries.com/docs/integrations/other-integrations/mqtt).
  */
+/** Every event topic of a ChirpStack v4 device (up, join, status, ack, txack, log, location…). */
+export const CHIRPSTACK_EVENT_TOPIC = new RegExp(
+  `^application/(${TOPIC_ID})/device/([0-9A-Fa-f]{16})/event/[a-z]+$`,
+)
+/** Every device topic The Things Stack v3 publishes (up, join, down/…, service/data, location/solved). */
+export const TTS_EVENT_TOPIC = new RegExp(
+  `^v3/(${TOPIC_ID})(?:@(${TOPIC_ID}))?/devices/(${TOPIC_ID})/[a-z_]+(?:/[a-z_]+)?$`,
+)
 export const TTS_UP_TOPIC = new RegExp(
   `^v3/(${TOPIC_ID})(?:@(${TOPIC_ID}))?/devices/(${TOPIC_ID})/up$`,
 )

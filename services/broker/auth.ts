@@ -1,6 +1,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { AuthenticateError, Client, ConnectPacket, PublishPacket, Subscription } from 'aedes'
-import { CHIRPSTACK_UP_TOPIC, deviceRoot, isValidId, TTS_UP_TOPIC } from '../../shared/index.ts'
+import {
+  CHIRPSTACK_EVENT_TOPIC,
+  deviceRoot,
+  isValidId,
+  TOPIC_ID,
+  TTS_EVENT_TOPIC,
+} from '../../shared/index.ts'
 import type { Logger } from '../log.ts'
 import type { ServiceRole, Store } from '../store/repository.ts'
 import { verifySecret } from '../store/secrets.ts'
@@ -38,9 +44,19 @@ const servicePermissions: Record<ServiceRole, { subscribe: RegExp; publish: RegE
   api: { subscribe: /^devices\/\+\/status$/, publish: /^$/ },
   // A LoRaWAN network server (ChirpStack's MQTT integration, or a bridge from The Things
   // Stack) publishes uplinks of the devices it serves; their DevEUIs map them to devices.
+  // ChirpStack's MQTT integration publishes every event of a device (join, status, log…),
+  // and a refused publish would close its connection: all are allowed, and the processor
+  // subscribes to the uplinks only.
   'network-server': {
     subscribe: /^$/,
-    publish: new RegExp(`${CHIRPSTACK_UP_TOPIC.source}|${TTS_UP_TOPIC.source}`),
+    publish: new RegExp(`${CHIRPSTACK_EVENT_TOPIC.source}|${TTS_EVENT_TOPIC.source}`),
+  },
+  // An edge gateway forwarding for devices that cannot speak MQTT themselves (RS-485 or
+  // BLE sensors behind a farm gateway), and the simulator's load mode over few
+  // connections: it publishes as any device; the processor still checks the registry.
+  gateway: {
+    subscribe: /^$/,
+    publish: new RegExp(`^devices/${TOPIC_ID}/(up|status)$`),
   },
 }
 

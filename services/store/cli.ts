@@ -21,7 +21,7 @@ Usage: npm run tani -- <command> [options]      (store: --db, or TANI_DB, defaul
       KIND: ${DeviceKind.options.join(', ')}
   device list [--farm FARM]
   device revoke ID
-  service-account create NAME [--role processor|notifier|api|network-server]   prints a new secret
+  service-account create NAME [--role processor|notifier|api|network-server|gateway]   prints a new secret
   rule add --file RULE.json       add or replace a rule (JSON, see shared/rules.ts)
   rule list
   quarantine list [--reason REASON] [--limit N]

@@ -26,7 +26,7 @@ export type Device = {
   createdAt: number
   revokedAt: number | null
 }
-export const serviceRoles = ['processor', 'notifier', 'api', 'network-server'] as const
+export const serviceRoles = ['processor', 'notifier', 'api', 'network-server', 'gateway'] as const
 export type ServiceRole = (typeof serviceRoles)[number]
 export type NewDevice = Omit<Device, 'createdAt' | 'revokedAt'> & { secretHash: string }
 export type QuarantineReason =

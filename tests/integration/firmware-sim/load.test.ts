@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startLoad } from '../../../firmware-sim/load.ts'
-import type { ProvisionedDevice } from '../../../services/store/provisioning.ts'
+import {
+  type ProvisionedDevice,
+  rotateServiceAccount,
+} from '../../../services/store/provisioning.ts'
 import { eventually, type Stack, seedFarm, startStack } from '../../harness/stack.ts'
 
 /** Load mode against the real broker and processor: what it reports is what InfluxDB holds. */
@@ -45,5 +48,29 @@ describe('load mode', () => {
     )
     expect(stored).toBe(result.acknowledged)
     expect(await stack.store.countQuarantine()).toEqual({})
+  })
+
+  it('publishes for all devices over a few gateway connections', async () => {
+    const password = await rotateServiceAccount(stack.store, 'load-gateway', 'gateway')
+    const before = await stack.count(
+      `SELECT COUNT(battery_pct) FROM device_health WHERE farm = 'farm-load'`,
+    )
+    const load = startLoad({
+      mqttUrl: stack.mqttUrl,
+      devices: devices.map(({ id, kind }) => ({ id, kind })),
+      ratePerSecond: 2000,
+      durationMs: 2000,
+      via: { gateway: { username: 'load-gateway', password }, connections: 3 },
+    })
+    const result = await load.done
+    expect(result.failed).toBe(0)
+    expect(result.acknowledged).toBeGreaterThan(3000)
+    const stored = await eventually(
+      () => stack.count(`SELECT COUNT(battery_pct) FROM device_health WHERE farm = 'farm-load'`),
+      (n) => n - before >= result.acknowledged,
+      'every gateway reading in InfluxDB',
+      30_000,
+    )
+    expect(stored - before).toBe(result.acknowledged)
   })
 })

@@ -47,15 +47,24 @@ beforeAll(async () => {
 })
 
 describe('the network-server role', () => {
-  it('may publish uplinks in the ChirpStack and The Things Stack shapes, and nothing else', async () => {
+  it('may publish device events in the ChirpStack and The Things Stack shapes, and nothing else', async () => {
     const ns = await login('chirpstack')
-    for (const topic of [CS, TTS, 'v3/app1/devices/dev1/up'])
+    for (const topic of [
+      CS,
+      TTS,
+      'v3/app1/devices/dev1/up',
+      // The integrations publish every event; the processor reads only the uplinks.
+      'application/x/device/0101010101010101/event/join',
+      'application/x/device/0101010101010101/event/status',
+      'v3/app1@tenant1/devices/dev1/join',
+      'v3/app1@tenant1/devices/dev1/down/sent',
+    ])
       expect(await mayPublish(ns, topic), topic).toBe(true)
     for (const topic of [
-      'application/x/device/0101010101010101/event/join',
       'application/x/device/01010101/event/up',
       'application/x/y/device/0101010101010101/event/up',
-      'v3/app1@tenant1/devices/dev1/down/push',
+      'application/x/device/0101010101010101/event/up/more',
+      'v3/app1@tenant1/devices/dev1/a/b/c',
       'devices/pond-1/up',
       'alerts/f',
     ])
@@ -73,5 +82,17 @@ describe('the network-server role', () => {
     expect(await mayPublish(device, CS)).toBe(false)
     expect(await mayPublish(device, TTS)).toBe(false)
     expect(await maySubscribe(device, 'application/+/device/+/event/up')).toBe(false)
+  })
+})
+
+describe('the gateway role', () => {
+  it('publishes readings and status for devices, and may not subscribe or raise alerts', async () => {
+    secrets.gw = await rotateServiceAccount(store, 'gw', 'gateway')
+    const gw = await login('gw')
+    expect(await mayPublish(gw, 'devices/pond-1/up')).toBe(true)
+    expect(await mayPublish(gw, 'devices/any-device/status')).toBe(true)
+    for (const topic of ['devices/pond-1/down', 'devices/a/b/up', 'alerts/f', CS])
+      expect(await mayPublish(gw, topic), topic).toBe(false)
+    expect(await maySubscribe(gw, 'devices/+/up')).toBe(false)
   })
 })

@@ -131,7 +131,9 @@ describe('pipeline acknowledgements', () => {
     expect(q?.reason).toBe('clock_ahead')
     expect(q?.detail).toMatch(/7\.0 h ahead of the server clock .*set the device's clock/)
     // A few minutes fast is within the tolerance.
-    await pipeline.handle(message(good(10).replace(/"ts":\d+/, `"ts":${Date.now() + 120_000}`), 'ok'))
+    await pipeline.handle(
+      message(good(10).replace(/"ts":\d+/, `"ts":${Date.now() + 120_000}`), 'ok'),
+    )
     await until(() => acked.length === 2)
     expect(acked).toEqual(['ahead', 'ok'])
   })
