@@ -73,21 +73,21 @@ async function seed(store: Store, mqttUrl: string): Promise<Creds> {
   })
   const sites = [
     {
-      id: 'pond-a',
+      id: 'demo-pond-a',
       name: 'Shrimp pond A',
       kind: 'pond' as const,
       latitude: 9.6012,
       longitude: 105.9721,
     },
     {
-      id: 'pond-b',
+      id: 'demo-pond-b',
       name: 'Shrimp pond B',
       kind: 'pond' as const,
       latitude: 9.6019,
       longitude: 105.9733,
     },
     {
-      id: 'rice-1',
+      id: 'demo-rice-1',
       name: 'Rice field 1',
       kind: 'field' as const,
       latitude: 9.6051,
@@ -96,11 +96,11 @@ async function seed(store: Store, mqttUrl: string): Promise<Creds> {
   ]
   for (const s of sites) await store.createSite({ ...s, farmId: FARM })
   const plan: { site: string; kind: DeviceKind; ids: string[] }[] = [
-    { site: 'pond-a', kind: 'pond_sensor', ids: ['pond-a-probe'] },
-    { site: 'pond-b', kind: 'pond_sensor', ids: ['pond-b-probe'] },
-    { site: 'rice-1', kind: 'env_sensor', ids: ['rice-1-weather'] },
-    { site: 'rice-1', kind: 'pest_trap', ids: ['rice-1-light-trap'] },
-    { site: 'rice-1', kind: 'irrigation_controller', ids: ['rice-1-drip'] },
+    { site: 'demo-pond-a', kind: 'pond_sensor', ids: ['demo-pond-a-probe'] },
+    { site: 'demo-pond-b', kind: 'pond_sensor', ids: ['demo-pond-b-probe'] },
+    { site: 'demo-rice-1', kind: 'env_sensor', ids: ['demo-rice-1-weather'] },
+    { site: 'demo-rice-1', kind: 'pest_trap', ids: ['demo-rice-1-light-trap'] },
+    { site: 'demo-rice-1', kind: 'irrigation_controller', ids: ['demo-rice-1-drip'] },
   ]
   const devices: Creds['devices'] = []
   for (const p of plan) {
@@ -196,7 +196,7 @@ Ctrl-C stops everything.
 
   const crash = setTimeout(() => {
     say('  … pond A: oxygen is falling (simulated)')
-    sim.override('pond-a-probe', { dissolved_oxygen_mg_l: 2.6 }, 3)
+    sim.override('demo-pond-a-probe', { dissolved_oxygen_mg_l: 2.6 }, 3)
   }, 30_000)
 
   const started = Date.now()

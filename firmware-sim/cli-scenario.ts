@@ -29,6 +29,9 @@ Options:
       --mqtt-url <url>         broker (default mqtt://127.0.0.1:1883)
       --speed <x|max>          simulated seconds per real second (default 60);
                                max: as fast as the broker acknowledges
+      --start <time|latest>    move the scenario to another start (ISO 8601 with a
+                               zone); latest: the last day it fits before now, at the
+                               same local time (the default with --register)
       --register               register the farm, sites and devices in the store first
                                (store: --db, or TANI_DB, default data/tani.db)
       --credentials <file>     device secrets (written by --register; default
@@ -62,6 +65,7 @@ export async function scenarioMain(args: string[]): Promise<number> {
         'mqtt-url': { type: 'string', default: 'mqtt://127.0.0.1:1883' },
         speed: { type: 'string', default: '60' },
         register: { type: 'boolean', default: false },
+        start: { type: 'string' },
         db: { type: 'string' },
         credentials: { type: 'string' },
         'network-server': { type: 'string' },
@@ -86,7 +90,9 @@ export async function scenarioMain(args: string[]): Promise<number> {
     throw new CliError(`--speed: a positive number or max, got "${values.speed}"`)
   let scenario: Awaited<ReturnType<typeof loadScenario>>
   try {
-    scenario = await loadScenario(scenarioPath(file))
+    // Registered runs feed a live system: keep them in the past, after earlier runs.
+    const start = values.start ?? (values.register ? 'latest' : undefined)
+    scenario = await loadScenario(scenarioPath(file), { start })
   } catch (err) {
     if (err instanceof ScenarioError) throw new CliError(err.message)
     throw err
@@ -101,6 +107,8 @@ export async function scenarioMain(args: string[]): Promise<number> {
       const creds = await provisionScenario(store, scenario, credentialsFile)
       secrets = creds.secrets
       networkServer = creds.networkServer ?? undefined
+    } catch (err) {
+      throw new CliError(`cannot register the scenario: ${(err as Error).message}`)
     } finally {
       await store.close()
     }

@@ -268,7 +268,32 @@ export function resolveScenario(doc: unknown, source = 'scenario'): Scenario {
   }
 }
 
-export async function loadScenario(path: string): Promise<Scenario> {
+/**
+ * The latest start at the scenario's local time of day that lets the whole scenario end
+ * by `nowMs`: accelerated runs stay in the past (readings from the future are refused).
+ */
+export function latestStart(
+  doc: { start: string; duration: string; farm?: { utc_offset_minutes?: number } },
+  nowMs: number,
+): string {
+  const offsetMs = (doc.farm?.utc_offset_minutes ?? 420) * 60_000
+  const start = Date.parse(doc.start)
+  const day = 86_400_000
+  const timeOfDay = (((start + offsetMs) % day) + day) % day
+  const latestEnd = nowMs - parseDuration(doc.duration)
+  const localMidnight = Math.floor((latestEnd + offsetMs) / day) * day - offsetMs
+  let candidate = localMidnight + timeOfDay
+  if (candidate > latestEnd) candidate -= day
+  const sign = offsetMs >= 0 ? '+' : '-'
+  const abs = Math.abs(offsetMs / 60_000)
+  const zone = `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`
+  return `${new Date(candidate + offsetMs).toISOString().slice(0, 19)}${zone}`
+}
+
+export async function loadScenario(
+  path: string,
+  overrides: { start?: string } = {},
+): Promise<Scenario> {
   let text: string
   try {
     text = await readFile(path, 'utf8')
@@ -280,6 +305,10 @@ export async function loadScenario(path: string): Promise<Scenario> {
     doc = JSON.parse(text)
   } catch (err) {
     throw new ScenarioError(`${path} is not JSON: ${(err as Error).message}`)
+  }
+  if (overrides.start && doc && typeof doc === 'object') {
+    const d = doc as { start: string; duration: string; farm?: { utc_offset_minutes?: number } }
+    d.start = overrides.start === 'latest' ? latestStart(d, Date.now()) : overrides.start
   }
   return resolveScenario(doc, path)
 }

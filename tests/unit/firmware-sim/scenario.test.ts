@@ -99,3 +99,16 @@ describe('event queue', () => {
     expect(out).toEqual(['0/6', '1/1', '1/3', '3/2', '3/5', '5/0', '9/4'])
   })
 })
+
+describe('latest start', () => {
+  it('keeps the local time of day and ends the scenario before now', async () => {
+    const { latestStart } = await import('../../../firmware-sim/scenario.ts')
+    const now = Date.parse('2026-11-23T13:00:00Z') // 20:00 in Vietnam
+    const start = latestStart({ start: '2026-06-10T05:00:00+07:00', duration: '26h' }, now)
+    expect(start).toBe('2026-11-22T05:00:00+07:00')
+    expect(Date.parse(start) + 26 * 3_600_000).toBeLessThanOrEqual(now)
+    expect(latestStart({ start: '2026-06-10T05:00:00+07:00', duration: '2h' }, now)).toBe(
+      '2026-11-23T05:00:00+07:00',
+    )
+  })
+})
