@@ -5,6 +5,8 @@ declare module 'aedes-persistence-level' {
   export interface LevelPersistence {
     setup(broker: unknown): Promise<void>
     destroy(cb?: () => void): Promise<void> | undefined
+    outgoingUpdate(client: { id: string }, packet: unknown): Promise<unknown>
+    outgoingEnqueueCombi(subs: unknown, packet: unknown): Promise<unknown>
   }
   export default function aedesPersistenceLevel(db: ClassicLevel<string, Buffer>): LevelPersistence
 }

@@ -55,6 +55,54 @@ function forwardEveryPacket(client: Client) {
   ;(client as unknown as { duplicates: Record<string, number> }).duplicates = NOTHING_SEEN
 }
 
+/**
+ * aedes persists a QoS 1 packet for persistent sessions (`outgoingEnqueueCombi`) before
+ * routing it, and records its message id (`outgoingUpdate`) before writing it to each
+ * persistent subscriber; it goes on when each LevelDB write completes. Those complete
+ * out of order, so a subscriber got one publisher's messages out of order (9 in 400
+ * here), against MQTT-4.6.0-6 (every topic is an ordered topic). Both are handed back
+ * in call order — the enqueues broker-wide, the updates per client — while the LevelDB
+ * writes themselves still overlap.
+ */
+type Persistence = {
+  outgoingEnqueueCombi(subs: unknown, packet: unknown): Promise<unknown>
+  outgoingUpdate(client: { id: string }, packet: unknown): Promise<unknown>
+}
+function inCallOrder<A extends unknown[]>(
+  fn: (...args: A) => Promise<unknown>,
+  keyOf: (...args: A) => string,
+): (...args: A) => Promise<unknown> {
+  const last = new Map<string, Promise<unknown>>()
+  return (...args) => {
+    const key = keyOf(...args)
+    const result = fn(...args)
+    const ordered = (last.get(key) ?? Promise.resolve()).then(
+      () => result,
+      () => result,
+    )
+    const settled = ordered.then(
+      () => undefined,
+      () => undefined,
+    )
+    last.set(key, settled)
+    settled.then(() => {
+      if (last.get(key) === settled) last.delete(key)
+    })
+    return ordered
+  }
+}
+function keepDeliveryOrder<P extends Persistence>(persistence: P): P {
+  persistence.outgoingEnqueueCombi = inCallOrder(
+    persistence.outgoingEnqueueCombi.bind(persistence),
+    (_subs: unknown, _packet: unknown) => '',
+  )
+  persistence.outgoingUpdate = inCallOrder(
+    persistence.outgoingUpdate.bind(persistence),
+    (client) => client.id,
+  )
+  return persistence
+}
+
 /** Hard cap on one PUBLISH payload; the processor quarantines anything over its own smaller limit. */
 const MAX_PAYLOAD_BYTES = 1024 * 1024
 
@@ -65,7 +113,7 @@ export async function startBroker(
   const log = deps.log.child({ module: 'broker' })
   mkdirSync(config.persistenceDir, { recursive: true })
   const db = new ClassicLevel<string, Buffer>(config.persistenceDir, { valueEncoding: 'buffer' })
-  const persistence = aedesPersistenceLevel(db)
+  const persistence = keepDeliveryOrder(aedesPersistenceLevel(db))
   const auth = createAuth({ store: deps.store, log })
 
   const aedes = await Aedes.createBroker({

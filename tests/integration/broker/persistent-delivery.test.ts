@@ -46,4 +46,31 @@ describe('the broker delivers every QoS 1 message to a persistent session', () =
     expect(seen.size).toBe(sent.length)
     await reader.endAsync()
   })
+
+  it('in the order one device published them [MQTT-4.6.0-6], awaited or pipelined', async () => {
+    const [device] = await seedFarm(stack.store, 'farm-order', [{ kind: 'pond_sensor', count: 1 }])
+    const d = device as NonNullable<typeof device>
+    const secret = await rotateServiceAccount(stack.store, 'order-reader', 'processor')
+    const reader = await mqtt.connectAsync(stack.mqttUrl, {
+      clientId: 'order-reader',
+      username: 'order-reader',
+      password: secret,
+      clean: false,
+    })
+    const got: number[] = []
+    reader.on('message', (_topic, payload) => got.push(Number(payload.toString())))
+    await reader.subscribeAsync('devices/+/up', { qos: 1 })
+    const pub = await stack.connectDevice(d, { clean: false })
+    for (let i = 0; i < 300; i++)
+      await pub.publishAsync(`devices/${d.id}/up`, String(i), { qos: 1 })
+    await Promise.all(
+      Array.from({ length: 300 }, (_, i) =>
+        pub.publishAsync(`devices/${d.id}/up`, String(300 + i), { qos: 1 }),
+      ),
+    )
+    const deadline = Date.now() + 10_000
+    while (got.length < 600 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+    expect(got).toEqual(Array.from({ length: 600 }, (_, i) => i))
+    await reader.endAsync()
+  })
 })
