@@ -1,7 +1,7 @@
 import { createEventQueue } from './event-queue.ts'
 import { hashSeed } from './random.ts'
-import { createScenarioWorld } from './runner.ts'
 import type { Scenario } from './scenario.ts'
+import { createScenarioWorld } from './scenario-world.ts'
 import { createSensorDevice, type SimReading } from './sensors.ts'
 import { parseSignedDuration } from './time.ts'
 

@@ -1,19 +1,14 @@
-import { MAX_BATCH_READINGS } from '../shared/readings.ts'
 import { topics } from '../shared/topics.ts'
 import { createEventQueue } from './event-queue.ts'
 import { faultPayload, unknownDevEui } from './faults.ts'
-import { chirpstackUplink, ttsUplink } from './lorawan.ts'
 import { hashSeed } from './random.ts'
+import type { RunStats, SentReading, Sim } from './runner-types.ts'
 import type { FaultMode, Scenario } from './scenario.ts'
-import {
-  createSensorDevice,
-  type ReadingOverrides,
-  type SensorDevice,
-  type SimReading,
-} from './sensors.ts'
+import { createScenarioWorld } from './scenario-world.ts'
+import { createSensorDevice, type ReadingOverrides, type SimReading } from './sensors.ts'
 import { parseDuration, parseSignedDuration } from './time.ts'
 import { type Link, openLink, type SimLogger } from './transport.ts'
-import { createWorld, type World, type WorldEvent } from './world/index.ts'
+import { createUplinks } from './uplinks.ts'
 
 /**
  * Plays a scenario: the world advances in simulated time, each device takes its readings
@@ -35,24 +30,7 @@ export type RunOptions = {
   record?: boolean
 }
 
-export type SentReading = { deviceId: string; seq: number; ts: number; duplicate: boolean }
-
-export type RunStats = {
-  /** Readings handed to the broker (duplicates included), acknowledged, failed. */
-  sent: number
-  acknowledged: number
-  failed: number
-  duplicates: number
-  /** Readings kept while offline, and sent later in batches. */
-  backlogged: number
-  /** Readings a full device memory had to drop. */
-  backlogDropped: number
-  faults: Partial<Record<FaultMode, number>>
-  refused: number
-  /** Device links connected now (LoRaWAN devices share their network server's). */
-  connected: number
-  simulatedMs: number
-}
+export type { RunStats, SentReading } from './runner-types.ts'
 
 export type Run = {
   readonly done: Promise<RunStats>
@@ -67,104 +45,9 @@ export type Run = {
   stop(): Promise<RunStats>
 }
 
-type Sim = {
-  spec: Scenario['devices'][number]
-  sensor: SensorDevice
-  link: Link
-  online: boolean
-  backlog: SimReading[]
-  skewMs: number
-  duplicateProbability: number
-  fCnt: number
-  last: SimReading | null
-}
-
 type Action = { t: number; order: number; run(): Promise<void> | void }
 
 const silent: SimLogger = { debug() {}, info() {}, warn() {}, error() {} }
-const MAX_BATCH_BYTES = 200 * 1024
-
-function worldEvent(e: Scenario['events'][number]): WorldEvent | null {
-  const until = e.untilMs ?? undefined
-  switch (e.type) {
-    case 'cloud_cover':
-      return { type: 'cloud_cover', fromMs: e.atMs, toMs: e.untilMs as number, cover: e.cover }
-    case 'rain':
-      return { type: 'rain', fromMs: e.atMs, toMs: e.untilMs as number, mmPerHour: e.mm_per_hour }
-    case 'outbreak':
-      return {
-        type: 'outbreak',
-        siteId: e.site,
-        species: e.species,
-        atMs: e.atMs,
-        immigrants: e.immigrants,
-      }
-    case 'leak':
-      return {
-        type: 'leak',
-        siteId: e.site,
-        fromMs: e.atMs,
-        toMs: until,
-        litresPerMin: e.litres_per_min,
-      }
-    case 'clog':
-      return { type: 'clog', siteId: e.site, fromMs: e.atMs, toMs: until, fraction: e.fraction }
-    case 'aerators':
-      return { type: 'aerators', siteId: e.site, fromMs: e.atMs, toMs: until, on: e.on }
-    case 'feeding':
-      return {
-        type: 'feeding',
-        siteId: e.site,
-        fromMs: e.atMs,
-        toMs: until,
-        feedKgPerDayPerM3: e.feed_kg_per_day_per_m3,
-      }
-    default:
-      return null
-  }
-}
-
-export function createScenarioWorld(scenario: Scenario): World {
-  const world = createWorld({
-    seed: scenario.seed,
-    startMs: scenario.startMs,
-    utcOffsetMinutes: scenario.farm.utc_offset_minutes,
-    latitudeDeg: scenario.farm.latitude,
-    sites: scenario.sites.map((s) =>
-      s.kind === 'pond'
-        ? {
-            id: s.id,
-            kind: 'pond' as const,
-            depthM: s.depth_m,
-            biomassKgPerM3: s.biomass_kg_per_m3,
-            feedKgPerDayPerM3: s.feed_kg_per_day_per_m3,
-            aeratorsOn: s.aerators_on,
-          }
-        : {
-            id: s.id,
-            kind: 'field' as const,
-            crop: s.crop,
-            irrigation: s.irrigation && {
-              schedule: s.irrigation.schedule.map((w) => ({
-                startLocalHour: w.start_local_hour,
-                durationMin: w.duration_min,
-              })),
-              nominalFlowLMin: s.irrigation.nominal_flow_l_min,
-              nominalPressureBar: s.irrigation.nominal_pressure_bar,
-            },
-            pests: s.pests?.map((p) => ({
-              species: p.species,
-              initialPopulation: p.initial_population,
-            })),
-          },
-    ),
-  })
-  for (const e of scenario.events) {
-    const w = worldEvent(e)
-    if (w) world.addEvent(w)
-  }
-  return world
-}
 
 export function runScenario(opts: RunOptions): Run {
   const { scenario } = opts
@@ -272,91 +155,15 @@ export function runScenario(opts: RunOptions): Run {
     return tracked
   }
 
-  function envelope(sim: Sim, reading: SimReading, timestampInFrame: boolean, devEui?: string) {
-    const rssi = typeof reading.rssi_dbm === 'number' ? reading.rssi_dbm : -100
-    const eui = devEui ?? (sim.spec.dev_eui as string)
-    // A store-and-forward frame reaches the network server now (simulated), not when it was read.
-    const receivedAt = timestampInFrame ? Math.max(simNow, reading.ts) : reading.ts
-    const common = {
-      fCnt: sim.fCnt++,
-      rssi,
-      snr: 7.5,
-      withObject: false,
-      timestampInFrame,
-      receivedAt,
-    }
-    return sim.spec.transport === 'tts'
-      ? ttsUplink(
-          { devEui: eui, deviceId: sim.spec.id, applicationId: scenario.farm.id, tenantId: 'tani' },
-          reading,
-          common,
-        )
-      : chirpstackUplink(
-          { devEui: eui, name: sim.spec.name ?? sim.spec.id, applicationId: scenario.farm.id },
-          reading,
-          common,
-        )
-  }
-
-  /** Sends readings now: one message (LoRaWAN: one frame each), or batches for a backlog. */
-  function send(sim: Sim, readings: SimReading[], asBacklog: boolean): Promise<void> {
-    const out: Promise<void>[] = []
-    if (sim.spec.transport !== 'mqtt') {
-      for (const r of readings) {
-        const fCnt = sim.fCnt
-        const { topic, payload } = envelope(sim, r, asBacklog)
-        // The frame carries whole seconds; the frame counter becomes the reading's seq.
-        if (opts.record)
-          sentReadings.push({
-            deviceId: sim.spec.id,
-            seq: fCnt,
-            ts: asBacklog ? Math.floor(r.ts / 1000) * 1000 : r.ts,
-            duplicate: false,
-          })
-        stats.sent++
-        out.push(track(sim.link.publish(topic, payload)))
-      }
-      return Promise.all(out).then(() => {})
-    }
-    const topic = topics.deviceUp(sim.spec.id)
-    if (!asBacklog) {
-      for (const r of readings) {
-        const payload = JSON.stringify(r)
-        const copies = chance(sim.spec.id, sim.duplicateProbability) ? 2 : 1
-        for (let c = 0; c < copies; c++) {
-          stats.sent++
-          if (c > 0) stats.duplicates++
-          if (opts.record)
-            sentReadings.push({ deviceId: sim.spec.id, seq: r.seq, ts: r.ts, duplicate: c > 0 })
-          out.push(track(sim.link.publish(topic, payload)))
-        }
-      }
-      return Promise.all(out).then(() => {})
-    }
-    // A backlog goes as batches under both the reading and the byte limits.
-    let batch: Record<string, unknown>[] = []
-    let bytes = 0
-    const flush = () => {
-      if (batch.length === 0) return
-      const payload = JSON.stringify({ kind: sim.spec.kind, readings: batch })
-      stats.sent += batch.length
-      out.push(track(sim.link.publish(topic, payload), batch.length))
-      batch = []
-      bytes = 0
-    }
-    for (const r of readings) {
-      const { kind: _k, ...one } = r
-      const size = JSON.stringify(one).length + 1
-      if (batch.length >= Math.min(500, MAX_BATCH_READINGS) || bytes + size > MAX_BATCH_BYTES)
-        flush()
-      batch.push(one)
-      bytes += size
-      if (opts.record)
-        sentReadings.push({ deviceId: sim.spec.id, seq: r.seq, ts: r.ts, duplicate: false })
-    }
-    flush()
-    return Promise.all(out).then(() => {})
-  }
+  const { send, sendFrame } = createUplinks({
+    scenario,
+    stats,
+    record: opts.record ?? false,
+    sentReadings,
+    track,
+    chance,
+    simNow: () => simNow,
+  })
 
   async function takeReading(sim: Sim, t: number) {
     const reading = sim.sensor.read(t, sim.skewMs)
@@ -381,7 +188,7 @@ export function runScenario(opts: RunOptions): Run {
       : { kind: sim.spec.kind, ts: t + sim.skewMs, seq: 0, battery_pct: 50, rssi_dbm: -90 }
     if (mode === 'unknown_device') {
       if (sim.spec.transport !== 'mqtt') {
-        const { topic, payload } = envelope(sim, base, false, unknownDevEui())
+        const { topic, payload } = sendFrame(sim, base, false, unknownDevEui())
         stats.sent++
         await track(sim.link.publish(topic, payload))
         return
