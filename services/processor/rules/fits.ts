@@ -1,0 +1,273 @@
+import { linearRegression, linearRegressionLine, mean, rSquared } from 'simple-statistics'
+
+/**
+ * Least-squares fits over event-time points, for rate, trend and forecast rules.
+ * Inputs need not be sorted. Times are centred on a reference instant (and scaled to
+ * hours or days) before fitting so that epoch-ms magnitudes do not cost precision.
+ */
+
+export type TimedValue = { readonly ts: number; readonly value: number }
+
+const HOUR_MS = 3_600_000
+const DAY_MS = 86_400_000
+
+type Fit = { m: number; b: number; r2: number; n: number }
+
+/** x = (ts - refTs) / unitMs. Null when fewer than 2 points or all share one ts. */
+function fitLine(
+  points: readonly TimedValue[],
+  refTs: number,
+  unitMs: number,
+  y: (v: number) => number,
+): Fit | null {
+  if (points.length < 2) return null
+  const xy: number[][] = []
+  let minTs = Number.POSITIVE_INFINITY
+  let maxTs = Number.NEGATIVE_INFINITY
+  for (const p of points) {
+    xy.push([(p.ts - refTs) / unitMs, y(p.value)])
+    if (p.ts < minTs) minTs = p.ts
+    if (p.ts > maxTs) maxTs = p.ts
+  }
+  if (maxTs === minTs) return null
+  const { m, b } = linearRegression(xy)
+  const r2 = rSquared(xy, linearRegressionLine({ m, b }))
+  // rSquared is 0/0 when every y is equal; a flat line fits that exactly.
+  return { m, b, r2: Number.isNaN(r2) ? 1 : r2, n: xy.length }
+}
+
+function inRange(points: readonly TimedValue[], fromTs: number, toTs: number): TimedValue[] {
+  return points.filter((p) => p.ts >= fromTs && p.ts <= toTs)
+}
+
+/**
+ * Change per hour over [nowTs - windowMs, nowTs]: the least-squares slope of the points
+ * inside, in unit/h. Null when fewer than 2 points are inside or they span less than
+ * half the window (a slope from two close points is mostly noise).
+ */
+export function ratePerHour(
+  points: readonly TimedValue[],
+  windowMs: number,
+  nowTs: number,
+): number | null {
+  if (!(windowMs > 0)) return null
+  const inside = inRange(points, nowTs - windowMs, nowTs)
+  if (inside.length < 2) return null
+  let minTs = Number.POSITIVE_INFINITY
+  let maxTs = Number.NEGATIVE_INFINITY
+  for (const p of inside) {
+    if (p.ts < minTs) minTs = p.ts
+    if (p.ts > maxTs) maxTs = p.ts
+  }
+  if (maxTs - minTs < windowMs / 2) return null
+  return fitLine(inside, nowTs, HOUR_MS, (v) => v)?.m ?? null
+}
+
+export type TrendOptions = {
+  windowMs: number
+  minPoints: number
+  /**
+   * Fit ln(value) instead (points <= 0 dropped): `slope` is then in ln-units per perMs
+   * and `relativeSlope` the compound growth per perMs, e^slope - 1. Suits counts that
+   * multiply (pests per night) rather than add.
+   */
+  relative?: boolean
+  /** Slope unit; default one day. */
+  perMs?: number
+}
+
+export type TrendResult = {
+  slope: number
+  /**
+   * slope / mean(values), e.g. 0.3 = +30 % per perMs; null when the mean is <= 0.
+   * With `relative`, e^slope - 1 instead.
+   */
+  relativeSlope: number | null
+  n: number
+  r2: number
+}
+
+/**
+ * Least-squares trend of the points in the window ending at the newest point.
+ * Null when fewer than minPoints (and at least 2) points, or all share one ts.
+ */
+export function trend(points: readonly TimedValue[], opts: TrendOptions): TrendResult | null {
+  const perMs = opts.perMs ?? DAY_MS
+  if (points.length === 0 || !(opts.windowMs > 0) || !(perMs > 0)) return null
+  let newest = Number.NEGATIVE_INFINITY
+  for (const p of points) if (p.ts > newest) newest = p.ts
+  let inside = inRange(points, newest - opts.windowMs, newest)
+  if (opts.relative) inside = inside.filter((p) => p.value > 0)
+  if (inside.length < Math.max(2, opts.minPoints)) return null
+  if (opts.relative) {
+    const fit = fitLine(inside, newest, perMs, Math.log)
+    if (!fit) return null
+    return { slope: fit.m, relativeSlope: Math.expm1(fit.m), n: fit.n, r2: fit.r2 }
+  }
+  const fit = fitLine(inside, newest, perMs, (v) => v)
+  if (!fit) return null
+  const avg = mean(inside.map((p) => p.value))
+  return { slope: fit.m, relativeSlope: avg > 0 ? fit.m / avg : null, n: fit.n, r2: fit.r2 }
+}
+
+export type ProjectFit = 'linear' | 'log-linear'
+
+export type ProjectOptions = {
+  /**
+   * 'log-linear' fits ln(value), i.e. exponential decay or growth; points <= 0 are
+   * dropped. Madenjian et al. (1987, Trans. Am. Fish. Soc.) found it predicts night-time
+   * pond dissolved oxygen better than linear extrapolation.
+   */
+  fit: ProjectFit
+  /** The fit uses points in [fromTs - windowMs, fromTs]. */
+  fromTs: number
+  toTs: number
+  windowMs: number
+  /** Default 2 (also the floor). */
+  minPoints?: number
+}
+
+export type Projection = {
+  value: number
+  fit: ProjectFit
+  n: number
+  /** Of the fit in its own space (ln(value) for log-linear). */
+  r2: number
+  /** unit/h for linear; ln-units/h for log-linear (-0.1 = about -10 %/h, continuous). */
+  slopePerHour: number
+}
+
+/** x in hours from fromTs, y = value or ln(value). */
+function fitWindow(points: readonly TimedValue[], opts: ProjectOptions): Fit | null {
+  if (!(opts.windowMs > 0)) return null
+  const log = opts.fit === 'log-linear'
+  let inside = inRange(points, opts.fromTs - opts.windowMs, opts.fromTs)
+  if (log) inside = inside.filter((p) => p.value > 0)
+  if (inside.length < Math.max(2, opts.minPoints ?? 2)) return null
+  return fitLine(inside, opts.fromTs, HOUR_MS, log ? Math.log : (v) => v)
+}
+
+/** Fits the window ending at fromTs and returns the fitted value at toTs. */
+export function project(points: readonly TimedValue[], opts: ProjectOptions): Projection | null {
+  const fit = fitWindow(points, opts)
+  if (!fit) return null
+  const y = fit.b + fit.m * ((opts.toTs - opts.fromTs) / HOUR_MS)
+  return {
+    value: opts.fit === 'log-linear' ? Math.exp(y) : y,
+    fit: opts.fit,
+    n: fit.n,
+    r2: fit.r2,
+    slopePerHour: fit.m,
+  }
+}
+
+export type CrossingOptions = ProjectOptions & { bound: number; direction: 'below' | 'above' }
+
+/**
+ * First time in [fromTs, toTs] at which the projection reaches the bound (<= for
+ * 'below', >= for 'above'), in epoch ms (fractional). fromTs itself when the fitted
+ * line is already there at fromTs; null when it does not get there by toTs or there
+ * are too few points to fit.
+ */
+export function crossing(points: readonly TimedValue[], opts: CrossingOptions): number | null {
+  if (opts.toTs < opts.fromTs) return null
+  const fit = fitWindow(points, opts)
+  if (!fit) return null
+  const below = opts.direction === 'below'
+  let target = opts.bound
+  if (opts.fit === 'log-linear') {
+    // exp(y) > 0 never reaches a bound <= 0 from above, and is always above one.
+    if (opts.bound <= 0) return below ? null : opts.fromTs
+    target = Math.log(opts.bound)
+  }
+  const y0 = fit.b
+  if (below ? y0 <= target : y0 >= target) return opts.fromTs
+  if (below ? fit.m >= 0 : fit.m <= 0) return null
+  const t = opts.fromTs + ((target - fit.b) / fit.m) * HOUR_MS
+  return t <= opts.toTs ? t : null
+}
+
+const offsetFormatters = new Map<string, Intl.DateTimeFormat>()
+
+function formatterFor(timeZone: string): Intl.DateTimeFormat {
+  let f = offsetFormatters.get(timeZone)
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    })
+    offsetFormatters.set(timeZone, f)
+  }
+  return f
+}
+
+type LocalParts = { year: number; month: number; day: number; wall: number }
+
+/** Local calendar date of `ts` in the zone, and its wall-clock time read as if UTC. */
+function localParts(ts: number, timeZone: string): LocalParts {
+  const parts: Record<string, number> = {}
+  for (const p of formatterFor(timeZone).formatToParts(new Date(ts))) {
+    if (p.type !== 'literal') parts[p.type] = Number(p.value)
+  }
+  const year = parts.year ?? Number.NaN
+  const month = parts.month ?? Number.NaN
+  const day = parts.day ?? Number.NaN
+  const wall = Date.UTC(year, month - 1, day, parts.hour ?? 0, parts.minute ?? 0, parts.second ?? 0)
+  return { year, month, day, wall }
+}
+
+/** UTC offset (ms, east positive) of the zone at instant ts; whole seconds. */
+function offsetAt(ts: number, timeZone: string): number {
+  const whole = Math.floor(ts / 1000) * 1000
+  return localParts(whole, timeZone).wall - whole
+}
+
+/**
+ * The instant of a local wall time (given as if UTC). Ambiguous or skipped times are
+ * resolved as Temporal's 'compatible' disambiguation does: the earlier instant in a
+ * fall-back overlap; in a spring-forward gap, the time pushed later by the gap length
+ * (02:30 on a Berlin spring-forward day becomes 03:30 CEST).
+ */
+function instantOfWall(wall: number, timeZone: string): number {
+  const before = wall - offsetAt(wall - DAY_MS, timeZone)
+  const after = wall - offsetAt(wall + DAY_MS, timeZone)
+  const beforeOk = offsetAt(before, timeZone) === wall - before
+  const afterOk = offsetAt(after, timeZone) === wall - after
+  if (beforeOk && afterOk) return Math.min(before, after)
+  if (beforeOk) return before
+  if (afterOk) return after
+  return before
+}
+
+/**
+ * Epoch ms of the next occurrence, strictly after fromTs, of localHour:localMinute
+ * wall-clock time in an IANA zone. Offsets come from Intl.DateTimeFormat, so DST rules
+ * are the runtime's tz database. Throws a RangeError on an unknown zone.
+ */
+export function nextLocalTime(
+  fromTs: number,
+  localHour: number,
+  localMinute: number,
+  timeZone: string,
+): number {
+  if (!Number.isInteger(localHour) || localHour < 0 || localHour > 23) {
+    throw new RangeError(`localHour must be an integer 0-23, got ${localHour}`)
+  }
+  if (!Number.isInteger(localMinute) || localMinute < 0 || localMinute > 59) {
+    throw new RangeError(`localMinute must be an integer 0-59, got ${localMinute}`)
+  }
+  const today = localParts(fromTs, timeZone)
+  // Today's occurrence may be past; tomorrow's cannot be, as fromTs is on today's date.
+  for (let d = 0; d < 2; d++) {
+    const wall = Date.UTC(today.year, today.month - 1, today.day + d, localHour, localMinute)
+    const t = instantOfWall(wall, timeZone)
+    if (t > fromTs) return t
+  }
+  throw new Error(`no ${localHour}:${localMinute} after ${fromTs} in ${timeZone}`)
+}
