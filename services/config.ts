@@ -46,6 +46,12 @@ export const ConfigSchema = z.object({
 
   /** Readings the processor holds unacknowledged at most (its memory bound). */
   PROCESSOR_MAX_INFLIGHT: z.coerce.number().int().min(1).max(100_000).default(2000),
+  /** Payload bytes the processor holds unacknowledged at most. */
+  PROCESSOR_MAX_INFLIGHT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(32 * 1024 * 1024),
   /** How long a batch may wait to fill before it is written, ms. */
   PROCESSOR_FLUSH_MS: z.coerce.number().int().min(0).max(10_000).default(100),
   /** Readings older than this when they arrive raise alerts marked late, ms. */

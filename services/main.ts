@@ -105,6 +105,7 @@ export async function startServices(config: Config, log: Logger): Promise<Runnin
           password: secret,
           influx,
           maxInflight: config.PROCESSOR_MAX_INFLIGHT,
+          maxInflightBytes: config.PROCESSOR_MAX_INFLIGHT_BYTES,
           flushMs: config.PROCESSOR_FLUSH_MS,
           lateAfterMs: config.PROCESSOR_LATE_AFTER_MS,
         },

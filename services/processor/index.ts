@@ -20,6 +20,8 @@ export type ProcessorConfig = {
   influx: InfluxConfig
   /** Messages held unacknowledged at most: the processor's memory bound. */
   maxInflight: number
+  /** Payload bytes held unacknowledged at most (default 32 MiB). */
+  maxInflightBytes?: number
   flushMs: number
   /** Lines per InfluxDB write at most (a batch grows past it only while a write is under way). */
   batchLines?: number
@@ -30,6 +32,7 @@ export type ProcessorConfig = {
 
 export type ProcessorStats = PipelineStats & {
   inflight: number
+  inflightBytes: number
   writeRetries: number
   pendingLines: number
   alertsPublished: number
@@ -99,6 +102,7 @@ export async function startProcessor(
     clientId: config.username,
     topics: [topics.allDeviceUp, topics.allDeviceStatus, topics.allChirpstackUp, topics.allTtsUp],
     maxInflight: config.maxInflight,
+    maxInflightBytes: config.maxInflightBytes,
     log,
   })
   try {
@@ -118,6 +122,7 @@ export async function startProcessor(
     stats: () => ({
       ...pipeline.stats(),
       inflight: source.inflight(),
+      inflightBytes: source.inflightBytes(),
       writeRetries: batcher.stats().retries,
       pendingLines: batcher.stats().pendingLines,
       connected: source.connected(),

@@ -63,6 +63,14 @@ export function registerProcessorMetrics(registry: Registry, stats: () => Proces
     },
   })
   new Gauge({
+    name: 'tani_processor_inflight_bytes',
+    help: 'Payload bytes of the messages not yet acknowledged',
+    registers: [registry],
+    collect() {
+      this.set(stats().inflightBytes)
+    },
+  })
+  new Gauge({
     name: 'tani_processor_pending_lines',
     help: 'Line-protocol lines waiting for the next InfluxDB write',
     registers: [registry],

@@ -16,8 +16,9 @@ export type SourceMessage = {
 
 export interface MessageSource {
   start(handler: (message: SourceMessage) => void): Promise<void>
-  /** Messages received but not yet acknowledged. */
+  /** Messages received but not yet acknowledged, and their payload bytes. */
   inflight(): number
+  inflightBytes(): number
   /** Whether the source is connected now. */
   connected(): boolean
   /** Stops taking messages; acknowledgements still go out until `close`. */
@@ -34,18 +35,24 @@ export type MqttSourceOptions = {
   topics: string[]
   /** At most this many messages are held unacknowledged; then reading stops. */
   maxInflight: number
+  /**
+   * And at most this many payload bytes: a message may be a 1,000-reading backlog, so a
+   * count alone does not bound memory. One message is always let in, however large.
+   */
+  maxInflightBytes?: number
   log: Logger
 }
 
 type PendingAck = {
   messageId: number
+  bytes: number
   generation: number
   done: boolean
   /** The PUBACK mqtt.js produced, held here until `done`. */
   puback: Packet | null
 }
 
-type SendPacket = (packet: Packet, cb?: () => void) => void
+type SendPacket = (packet: Packet, cb?: () => void, ...rest: unknown[]) => void
 
 /**
  * MQTT source on mqtt.js with a window of unacknowledged QoS 1 messages.
@@ -69,14 +76,19 @@ export function createMqttSource(opts: MqttSourceOptions): MessageSource {
   let paused = false
   let client: MqttClient | null = null
   let sendPacket: SendPacket | null = null
+  let inflightBytes = 0
+  const maxBytes = opts.maxInflightBytes ?? 32 * 1024 * 1024
+  const roomForMore = () =>
+    !paused && window.length < opts.maxInflight && (window.length === 0 || inflightBytes < maxBytes)
 
   function release() {
     while (window.length > 0 && window[0]?.done && window[0].puback) {
       const head = window.shift() as PendingAck
       byMessageId.delete(head.messageId)
+      inflightBytes -= head.bytes
       if (head.generation === generation && sendPacket) sendPacket(head.puback as Packet)
     }
-    if (waitingCallback && !paused && window.length < opts.maxInflight) {
+    if (waitingCallback && roomForMore()) {
       const cb = waitingCallback
       waitingCallback = null
       cb()
@@ -85,6 +97,7 @@ export function createMqttSource(opts: MqttSourceOptions): MessageSource {
 
   return {
     inflight: () => window.length,
+    inflightBytes: () => inflightBytes,
     connected: () => client?.connected ?? false,
     pause() {
       paused = true
@@ -107,8 +120,8 @@ export function createMqttSource(opts: MqttSourceOptions): MessageSource {
       const internal = c as unknown as { _sendPacket: SendPacket }
       const original = internal._sendPacket.bind(c)
       sendPacket = original
-      internal._sendPacket = (packet, cb) => {
-        if (packet.cmd !== 'puback') return original(packet, cb)
+      internal._sendPacket = (packet, cb, ...rest) => {
+        if (packet.cmd !== 'puback') return original(packet, cb, ...rest)
         const pending = byMessageId.get(packet.messageId ?? -1)
         if (pending && pending.generation === generation) {
           pending.puback = packet
@@ -128,7 +141,9 @@ export function createMqttSource(opts: MqttSourceOptions): MessageSource {
         }
         let pending: PendingAck | null = null
         if (packet.qos === 1 && packet.messageId !== undefined) {
-          pending = { messageId: packet.messageId, generation, done: false, puback: null }
+          const bytes = (packet.payload as Buffer).length
+          pending = { messageId: packet.messageId, bytes, generation, done: false, puback: null }
+          inflightBytes += bytes
           window.push(pending)
           byMessageId.set(packet.messageId, pending)
         }
@@ -143,12 +158,13 @@ export function createMqttSource(opts: MqttSourceOptions): MessageSource {
             release()
           },
         })
-        if (window.length < opts.maxInflight && !paused) callback()
+        if (roomForMore()) callback()
         else waitingCallback = callback
       }
       c.on('close', () => {
         generation++
         window.length = 0
+        inflightBytes = 0
         byMessageId.clear()
         // mqtt.js discards the old connection's packet queue; let it go on.
         if (waitingCallback) {
@@ -210,7 +226,17 @@ export function createMqttSource(opts: MqttSourceOptions): MessageSource {
       paused = true
       if (!client) return
       const c = client
-      await new Promise<void>((resolve) => c.end(false, {}, () => resolve()))
+      // With messages still held, the broker has more queued for us that we will not read;
+      // a DISCONNECT would wait behind them (aedes drains its writes for up to a minute).
+      // Those messages are unacknowledged, so dropping the connection loses nothing.
+      const force = window.some((p) => !p.done) || waitingCallback !== null
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => c.end(true, {}, () => resolve()), 3000)
+        c.end(force, {}, () => {
+          clearTimeout(timer)
+          resolve()
+        })
+      })
     },
   }
 }

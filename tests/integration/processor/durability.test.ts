@@ -102,6 +102,47 @@ describe('the processor acknowledges only what is durable', () => {
   })
 })
 
+describe('the processor bounds the bytes it holds', () => {
+  it('stops taking backlog batches once their payloads pass the byte limit', async () => {
+    await stack.processor?.stop()
+    const slow = await stack.startProcessor({
+      influx: { ...stack.influx, url: 'http://127.0.0.1:9' },
+      maxInflight: 1000,
+      maxInflightBytes: 20_000,
+    })
+    const client = await stack.connectDevice(device)
+    // Batches of 40 readings, ~3 KiB each.
+    const batch = (k: number) =>
+      JSON.stringify({
+        kind: 'pond_sensor',
+        readings: Array.from({ length: 40 }, (_, i) => ({
+          ...JSON.parse(reading(5000 + k * 40 + i)),
+          ts: Date.now() - 7_200_000 + (k * 40 + i) * 1000,
+          dissolved_oxygen_mg_l: 6.5,
+        })),
+      })
+    for (let k = 0; k < 20; k++)
+      await client.publishAsync(`devices/${device.id}/up`, batch(k), { qos: 1 })
+    await eventually(
+      () => slow.stats().inflight,
+      (n) => n > 0,
+      'the first batches',
+    )
+    await new Promise((r) => setTimeout(r, 500))
+    const held = slow.stats()
+    expect(held.inflight).toBeLessThan(12)
+    expect(held.inflightBytes).toBeLessThan(20_000 + 4_000)
+    await slow.stop(0)
+    await stack.startProcessor()
+    await eventually(
+      () => storedSeqs(5000, 5799),
+      (c) => c === 800,
+      'all 800 readings once InfluxDB is back',
+    )
+    client.end()
+  })
+})
+
 describe('the broker keeps queued QoS 1 readings across its own restart', () => {
   it('delivers readings published while the processor was away, after a broker restart', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'tani-broker-'))
