@@ -82,7 +82,16 @@ export async function createAlertSink(opts: {
     published: () => publishedCount,
     async close() {
       clearInterval(timer)
-      await client.endAsync(false)
+      // Unacknowledged events stay unpublished in the outbox and go out at the next start,
+      // so a broker that does not answer is not waited for.
+      let timeout: NodeJS.Timeout | undefined
+      await Promise.race([
+        client.endAsync(false),
+        new Promise<void>((resolve) => {
+          timeout = setTimeout(() => client.end(true, {}, () => resolve()), 3000)
+        }),
+      ])
+      clearTimeout(timeout)
     },
   }
 }
