@@ -45,6 +45,8 @@ if (!Number.isFinite(intervalS) || intervalS < 0.1) {
 }
 
 const DATA = resolve(process.env.TANI_DATA_DIR ?? 'data')
+// Tests shorten the status line's period.
+const reportEveryMs = Number(process.env.TANI_DEMO_REPORT_MS ?? 10_000)
 const FARM = 'demo-farm'
 const CREDENTIALS = join(DATA, 'demo-devices.json')
 const say = (s: string) => process.stdout.write(`${s}\n`)
@@ -214,7 +216,7 @@ Ctrl-C stops everything.
     } catch (err) {
       say(`status query failed: ${(err as Error).message}`)
     }
-  }, 10_000)
+  }, reportEveryMs)
 
   let stopping = false
   const stop = async (signal: string) => {
