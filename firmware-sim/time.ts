@@ -3,31 +3,9 @@
  * relative to the scenario start ("+36h"), on a local day ("day 2 05:30", day 1 being the
  * start's local date), or absolute ISO 8601 with a zone.
  */
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
-type Unit = keyof typeof UNIT_MS
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)/
+import { parseDuration, UNIT_MS } from '../shared/duration.ts'
 
-/** "1d6h30m" → ms; throws with the offending text otherwise. */
-export function parseDuration(text: string): number {
-  const t = text.trim()
-  let rest = t
-  let total = 0
-  if (rest === '') throw new Error('empty duration')
-  while (rest.length > 0) {
-    const m = DURATION.exec(rest)
-    if (!m) throw new Error(`"${text}" is not a duration; write e.g. 90s, 10m, 6h, 1d6h`)
-    total += Number(m[1]) * UNIT_MS[m[2] as Unit]
-    rest = rest.slice(m[0].length)
-  }
-  return total
-}
-
-/** "-7h" → negative ms (for clock skew). */
-export function parseSignedDuration(text: string): number {
-  const t = text.trim()
-  if (t.startsWith('-')) return -parseDuration(t.slice(1))
-  return parseDuration(t.startsWith('+') ? t.slice(1) : t)
-}
+export { parseDuration, parseSignedDuration } from '../shared/duration.ts'
 
 const LOCAL_DAY = /^day\s*(\d+)\s+(\d{1,2}):(\d{2})$/i
 

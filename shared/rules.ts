@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { DurationText } from './duration.ts'
 import { DeviceKind } from './readings.ts'
 import { ID_PATTERN } from './topics.ts'
 
@@ -14,9 +15,17 @@ export const MetricName = z
   .regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$/, 'metric names look like ph or counts.stem_borer')
 
 /**
+ * Metrics computed from a reading, usable in any condition: `nh3_mg_l`, the un-ionized
+ * ammonia (as NH3-N) from total ammonia nitrogen, pH and water temperature.
+ */
+export const derivedMetrics = ['nh3_mg_l'] as const
+
+/**
  * Threshold: fires when the metric is above (or below) `value`; resolves when it is
  * back on the safe side of `clear` (hysteresis, so a reading hovering at the line
- * does not flap). Without `clear`, the alert resolves at `value` itself.
+ * does not flap). Without `clear`, the alert resolves at `value` itself. With `for`, the
+ * condition must hold that long, in the device's time, before the alert fires (until
+ * then it is pending).
  */
 export const ThresholdCondition = z
   .object({
@@ -25,6 +34,7 @@ export const ThresholdCondition = z
     op: z.enum(['above', 'below']),
     value: z.number().finite(),
     clear: z.number().finite().optional(),
+    for: DurationText.optional(),
   })
   .refine(
     (c) => c.clear === undefined || (c.op === 'above' ? c.clear <= c.value : c.clear >= c.value),
@@ -35,6 +45,30 @@ export const ThresholdCondition = z
     },
   )
 export type ThresholdCondition = z.infer<typeof ThresholdCondition>
+
+/**
+ * Rate of change: the least-squares slope of the metric over `window` (per hour) is
+ * falling faster than `per_hour` (or rising faster). Example: dissolved oxygen falling
+ * faster than 0.5 mg/L/h over 2 h. Resolves when the rate is back under `clear_per_hour`
+ * (default: `per_hour`).
+ */
+export const RateOfChangeCondition = z
+  .object({
+    type: z.literal('rate_of_change'),
+    metric: MetricName,
+    direction: z.enum(['falling', 'rising']),
+    per_hour: z.number().positive(),
+    clear_per_hour: z.number().nonnegative().optional(),
+    window: DurationText,
+  })
+  .refine((c) => c.clear_per_hour === undefined || c.clear_per_hour <= c.per_hour, {
+    message: 'clear_per_hour must be at most per_hour (a slower change ends the alert)',
+    path: ['clear_per_hour'],
+  })
+export type RateOfChangeCondition = z.infer<typeof RateOfChangeCondition>
+
+export const Condition = z.discriminatedUnion('type', [ThresholdCondition, RateOfChangeCondition])
+export type Condition = z.infer<typeof Condition>
 
 export const RuleScope = z.object({
   kind: DeviceKind,
@@ -63,7 +97,7 @@ export const Rule = z.object({
     .min(1)
     .max(500)
     .default('Back to normal: {metric} at {device} is {value}.'),
-  condition: ThresholdCondition,
+  condition: Condition,
 })
 export type Rule = z.infer<typeof Rule>
 export type RuleInput = z.input<typeof Rule>

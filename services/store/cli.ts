@@ -240,7 +240,10 @@ export async function runCli(
             enabled: r.enabled,
             severity: r.severity,
             kind: r.scope.kind,
-            condition: `${r.condition.metric} ${r.condition.op} ${r.condition.value}`,
+            condition:
+              r.condition.type === 'threshold'
+                ? `${r.condition.metric} ${r.condition.op} ${r.condition.value}${r.condition.for ? ` for ${r.condition.for}` : ''}`
+                : `${r.condition.metric} ${r.condition.direction} faster than ${r.condition.per_hour}/h over ${r.condition.window}`,
           })),
         ),
       )

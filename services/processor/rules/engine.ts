@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto'
 import type { AlertEvent, DeviceKind, Reading, Rule } from '../../../shared/index.ts'
 import type { Device, StoredAlert } from '../../store/repository.ts'
 import { metricValues } from '../line-protocol.ts'
-import { breached, cleared } from './threshold.ts'
+import { holdFor, judge } from './conditions.ts'
+import { unionizedAmmonia } from './derived.ts'
+import { createSeriesWindow, type SeriesWindow } from './window.ts'
 
 /**
  * Evaluates rules on a device's readings in event time and keeps each (rule, device)
@@ -11,11 +13,16 @@ import { breached, cleared } from './threshold.ts'
  */
 
 type PairState = {
-  firing: boolean
+  /** ok → pending (the condition holds, `for` not yet met) → firing → ok. */
+  phase: 'ok' | 'pending' | 'firing'
   alertId: string | null
   startedAt: number | null
+  pendingSince: number | null
   lastTs: number
 }
+
+/** Event-time history per device and metric, for the conditions that look back. */
+const WINDOW_SPAN_MS = 24 * 3_600_000
 
 export type EvaluationContext = {
   device: Device
@@ -33,6 +40,17 @@ export function alertIdFor(ruleId: string, deviceId: string, startedAt: number):
 const formatValue = (v: number) =>
   Number.isInteger(v) ? String(v) : v.toFixed(2).replace(/0$/, '')
 
+/** The reading's metrics plus the derived ones (un-ionized ammonia). */
+export function metricsOf(reading: Reading): Map<string, number> {
+  const m = metricValues(reading)
+  const tan = m.get('tan_mg_l')
+  const ph = m.get('ph')
+  const temp = m.get('water_temp_c')
+  if (tan !== undefined && ph !== undefined && temp !== undefined)
+    m.set('nh3_mg_l', unionizedAmmonia({ tanMgL: tan, ph, waterTempC: temp }).nh3MgL)
+  return m
+}
+
 export function renderMessage(template: string, values: Record<string, string>): string {
   return template.replace(/\{(\w+)\}/g, (m, key: string) => values[key] ?? m)
 }
@@ -41,6 +59,16 @@ export function createRuleEngine() {
   let rules: Rule[] = []
   const byKind = new Map<DeviceKind, Rule[]>()
   const pairs = new Map<string, PairState>()
+  const windows = new Map<string, SeriesWindow>()
+  const windowOf = (deviceId: string, metric: string) => {
+    const k = `${deviceId}\u0000${metric}`
+    let w = windows.get(k)
+    if (!w) {
+      w = createSeriesWindow({ spanMs: WINDOW_SPAN_MS })
+      windows.set(k, w)
+    }
+    return w
+  }
 
   const key = (ruleId: string, deviceId: string) => `${ruleId}\u0000${deviceId}`
 
@@ -66,9 +94,10 @@ export function createRuleEngine() {
     restore(open: StoredAlert[]) {
       for (const a of open)
         pairs.set(key(a.ruleId, a.deviceId), {
-          firing: true,
+          phase: 'firing',
           alertId: a.alertId,
           startedAt: a.startedAt,
+          pendingSince: null,
           lastTs: Date.parse(a.lastEvent.reading_ts),
         })
     },
@@ -78,39 +107,62 @@ export function createRuleEngine() {
       if (candidates.length === 0) return []
       const ordered = [...readings].sort((a, b) => a.ts - b.ts || a.seq - b.seq)
       const events: AlertEvent[] = []
+      // Only the metrics some rule looks back on are kept in windows.
+      const windowed = new Set(
+        candidates.filter((r) => r.condition.type !== 'threshold').map((r) => r.condition.metric),
+      )
       for (const reading of ordered) {
-        const metrics = metricValues(reading)
+        const metrics = metricsOf(reading)
+        for (const metric of windowed) {
+          const v = metrics.get(metric)
+          if (v !== undefined)
+            windowOf(ctx.device.id, metric).add({ ts: reading.ts, value: v, seq: reading.seq })
+        }
         for (const rule of candidates) {
-          const v = metrics.get(rule.condition.metric)
+          const c = rule.condition
+          const v = metrics.get(c.metric)
           if (v === undefined) continue
           const k = key(rule.id, ctx.device.id)
-          const state = pairs.get(k) ?? {
-            firing: false,
+          const state: PairState = pairs.get(k) ?? {
+            phase: 'ok',
             alertId: null,
             startedAt: null,
+            pendingSince: null,
             lastTs: -Infinity,
           }
           if (reading.ts <= state.lastTs) continue
           state.lastTs = reading.ts
           pairs.set(k, state)
+          const j = judge(c, v, windowOf(ctx.device.id, c.metric), reading.ts)
+          if (!j) continue
           let transition: AlertEvent['state'] | null = null
-          if (!state.firing && breached(rule.condition, v)) {
-            state.firing = true
-            state.startedAt = reading.ts
-            state.alertId = alertIdFor(rule.id, ctx.device.id, reading.ts)
-            transition = 'firing'
-          } else if (state.firing && cleared(rule.condition, v)) {
-            state.firing = false
-            transition = 'resolved'
+          if (state.phase === 'firing') {
+            if (j.cleared) {
+              state.phase = 'ok'
+              transition = 'resolved'
+            }
+          } else if (j.breached) {
+            if (state.phase === 'ok') state.pendingSince = reading.ts
+            state.phase = 'pending'
+            if (reading.ts - (state.pendingSince ?? reading.ts) >= holdFor(c)) {
+              state.phase = 'firing'
+              state.startedAt = reading.ts
+              state.alertId = alertIdFor(rule.id, ctx.device.id, reading.ts)
+              transition = 'firing'
+            }
+          } else {
+            // The condition let go before `for` was met: nothing to report.
+            state.phase = 'ok'
+            state.pendingSince = null
           }
           if (!transition || !state.alertId || state.startedAt === null) continue
           const values = {
             device: ctx.device.name,
             site: ctx.siteName || (ctx.device.siteId ?? ''),
             farm: ctx.device.farmId,
-            metric: rule.condition.metric,
-            value: formatValue(v),
-            threshold: formatValue(rule.condition.value),
+            metric: c.metric,
+            value: formatValue(j.value),
+            threshold: formatValue(j.threshold),
           }
           events.push({
             v: 1,
@@ -123,10 +175,10 @@ export function createRuleEngine() {
             site_id: ctx.device.siteId,
             device_id: ctx.device.id,
             device_kind: ctx.device.kind,
-            metric: rule.condition.metric,
-            value: v,
-            threshold: rule.condition.value,
-            op: rule.condition.op,
+            metric: c.metric,
+            value: j.value,
+            threshold: j.threshold,
+            op: j.op,
             reading_ts: new Date(reading.ts).toISOString(),
             seq: reading.seq,
             emitted_at: new Date(ctx.now).toISOString(),
@@ -139,6 +191,7 @@ export function createRuleEngine() {
           if (transition === 'resolved') {
             state.alertId = null
             state.startedAt = null
+            state.pendingSince = null
           }
         }
       }

@@ -1,0 +1,174 @@
+import { describe, expect, it } from 'vitest'
+import { createRuleEngine } from '../../../services/processor/rules/engine.ts'
+import type { Device } from '../../../services/store/repository.ts'
+import { type Reading, Rule, type RuleInput } from '../../../shared/index.ts'
+
+/** Threshold `for`, rate of change and the derived ammonia metric, with hand-checked numbers. */
+const device: Device = {
+  id: 'pond-01',
+  farmId: 'coop-1',
+  siteId: 'pond-2',
+  kind: 'pond_sensor',
+  name: 'Pond 2 probe',
+  devEui: null,
+  createdAt: 0,
+  revokedAt: null,
+}
+const T0 = Date.parse('2026-11-23T15:00:00Z') // 22:00 in the Mekong delta
+const MIN = 60_000
+const HOUR = 60 * MIN
+const ctx = { device, now: T0 + 12 * HOUR, lateAfterMs: 24 * HOUR }
+const r = (minutes: number, fields: Record<string, number>): Reading =>
+  ({
+    ts: T0 + minutes * MIN,
+    seq: minutes + 1,
+    battery_pct: 90,
+    rssi_dbm: -80,
+    ...fields,
+  }) as Reading
+const engine = (rule: RuleInput) => {
+  const e = createRuleEngine()
+  e.setRules([Rule.parse(rule)])
+  return e
+}
+const base = {
+  id: 'r',
+  name: 'r',
+  scope: { kind: 'pond_sensor' as const },
+  severity: 'warning' as const,
+  message: '{value}',
+}
+
+describe('threshold with `for`', () => {
+  const rule = {
+    ...base,
+    condition: {
+      type: 'threshold' as const,
+      metric: 'dissolved_oxygen_mg_l',
+      op: 'below' as const,
+      value: 4,
+      for: '20m',
+    },
+  }
+
+  it('stays pending until the condition has held for the whole duration, then fires', () => {
+    const e = engine(rule)
+    expect(
+      e.evaluate(
+        [r(0, { dissolved_oxygen_mg_l: 3.9 }), r(10, { dissolved_oxygen_mg_l: 3.8 })],
+        ctx,
+      ),
+    ).toEqual([])
+    // 20 minutes after the first low reading: exactly at `for`, it fires.
+    const [ev] = e.evaluate([r(20, { dissolved_oxygen_mg_l: 3.7 })], ctx)
+    expect(ev?.state).toBe('firing')
+    expect(ev?.reading_ts).toBe(new Date(T0 + 20 * MIN).toISOString())
+  })
+
+  it('starts counting again when a reading lets go before `for` is met', () => {
+    const e = engine(rule)
+    e.evaluate([r(0, { dissolved_oxygen_mg_l: 3.9 }), r(10, { dissolved_oxygen_mg_l: 4.1 })], ctx)
+    expect(
+      e.evaluate(
+        [r(20, { dissolved_oxygen_mg_l: 3.9 }), r(30, { dissolved_oxygen_mg_l: 3.9 })],
+        ctx,
+      ),
+    ).toEqual([])
+    expect(e.evaluate([r(40, { dissolved_oxygen_mg_l: 3.9 })], ctx)[0]?.state).toBe('firing')
+  })
+})
+
+describe('rate of change', () => {
+  const rule = {
+    ...base,
+    message: 'falling {value} mg/L/h',
+    condition: {
+      type: 'rate_of_change' as const,
+      metric: 'dissolved_oxygen_mg_l',
+      direction: 'falling' as const,
+      per_hour: 0.5,
+      clear_per_hour: 0.2,
+      window: '2h',
+    },
+  }
+
+  it('fires when oxygen falls 0.5 mg/L/h (6.0, 5.5, 5.0 at hourly readings), not before it has points', () => {
+    const e = engine(rule)
+    expect(e.evaluate([r(0, { dissolved_oxygen_mg_l: 6.0 })], ctx)).toEqual([])
+    // Two points an hour apart span half the 2 h window: the slope is −0.5, at the bound.
+    const [ev] = e.evaluate([r(60, { dissolved_oxygen_mg_l: 5.5 })], ctx)
+    expect(ev).toMatchObject({ state: 'firing', value: -0.5, threshold: -0.5, op: 'below' })
+    expect(ev?.message).toBe('falling -0.5 mg/L/h')
+  })
+
+  it('does not fire on a slower decline, and resolves when the fall slows under clear_per_hour', () => {
+    const e = engine(rule)
+    expect(
+      e.evaluate(
+        [r(0, { dissolved_oxygen_mg_l: 6.0 }), r(60, { dissolved_oxygen_mg_l: 5.7 })],
+        ctx,
+      ),
+    ).toEqual([])
+    expect(e.evaluate([r(120, { dissolved_oxygen_mg_l: 4.7 })], ctx)[0]?.state).toBe('firing') // slope −0.65
+    // Level from here: over the last 2 h (4.7, 4.7, 4.7 … ) the slope rises above −0.2.
+    const out = e.evaluate(
+      [r(180, { dissolved_oxygen_mg_l: 4.7 }), r(240, { dissolved_oxygen_mg_l: 4.7 })],
+      ctx,
+    )
+    expect(out.map((x) => x.state)).toEqual(['resolved'])
+  })
+
+  it('places a late reading in its window without re-deciding the past', () => {
+    const e = engine(rule)
+    e.evaluate([r(0, { dissolved_oxygen_mg_l: 6.0 }), r(120, { dissolved_oxygen_mg_l: 5.8 })], ctx)
+    // The reading from minute 60 arrives last (a backlog); it is older than the last one judged.
+    expect(e.evaluate([r(60, { dissolved_oxygen_mg_l: 5.9 })], ctx)).toEqual([])
+  })
+})
+
+describe('derived metric: un-ionized ammonia', () => {
+  it('fires on nh3_mg_l computed from TAN, pH and temperature (1.0 mg/L at pH 8, 28 °C → 0.0654)', () => {
+    const e = engine({
+      ...base,
+      message: 'NH3 {value}',
+      condition: { type: 'threshold', metric: 'nh3_mg_l', op: 'above', value: 0.05 },
+    })
+    const [ev] = e.evaluate([r(0, { tan_mg_l: 1.0, ph: 8.0, water_temp_c: 28 })], ctx)
+    expect(ev?.value).toBeCloseTo(0.065384, 5)
+    expect(ev?.message).toBe('NH3 0.07')
+    // Without pH there is no derived value, so nothing to judge.
+    expect(
+      engine({
+        ...base,
+        condition: { type: 'threshold', metric: 'nh3_mg_l', op: 'above', value: 0.05 },
+      }).evaluate([r(0, { tan_mg_l: 5 })], ctx),
+    ).toEqual([])
+  })
+})
+
+describe('rule documents', () => {
+  it('name the field that is wrong', () => {
+    const roc = (c: Record<string, unknown>) =>
+      Rule.safeParse({
+        ...base,
+        condition: {
+          type: 'rate_of_change',
+          metric: 'ph',
+          direction: 'rising',
+          per_hour: 0.2,
+          window: '2h',
+          ...c,
+        },
+      })
+    expect(roc({ clear_per_hour: 0.5 }).error?.issues[0]?.path).toEqual([
+      'condition',
+      'clear_per_hour',
+    ])
+    const bad = roc({ window: 'two hours' })
+    expect(bad.error?.issues[0]?.path).toEqual(['condition', 'window'])
+    expect(bad.error?.issues[0]?.message).toMatch(/write e\.g\. 90s, 10m/)
+    expect(
+      Rule.safeParse({ ...base, condition: { type: 'trend' } }).error?.issues[0]?.path,
+    ).toEqual(['condition', 'type'])
+  })
+})
