@@ -189,6 +189,64 @@ describe('a reading travels broker → processor → InfluxDB → alert', () => 
     client.end()
   })
 
+  it('raises a rate-of-change alert when oxygen falls fast, from readings in the device time', async () => {
+    await stack.store.putRule(
+      Rule.parse({
+        id: 'do-falling',
+        name: 'DO falling fast',
+        scope: { kind: 'pond_sensor' },
+        severity: 'warning',
+        message: 'Oxygen falling {value} mg/L/h',
+        condition: {
+          type: 'rate_of_change',
+          metric: 'dissolved_oxygen_mg_l',
+          direction: 'falling',
+          per_hour: 0.5,
+          window: '2h',
+        },
+      }),
+    )
+    await stack.processor?.reloadRules()
+    const d = byKind('pond_sensor')[1] as ProvisionedDevice
+    const client = await stack.connectDevice(d)
+    // A night decline recorded every 30 min, 0.4 then 0.8 mg/L/h, sent as one backlog.
+    const t0 = Date.now() - 3 * 3_600_000
+    const levels = [6.4, 6.2, 6.0, 5.6, 5.2, 4.8]
+    await client.publishAsync(
+      `devices/${d.id}/up`,
+      JSON.stringify({
+        kind: 'pond_sensor',
+        readings: levels.map((v, i) => ({
+          ts: t0 + i * 1_800_000,
+          seq: 500_000 + i,
+          battery_pct: 70,
+          rssi_dbm: -85,
+          dissolved_oxygen_mg_l: v,
+        })),
+      }),
+      { qos: 1 },
+    )
+    const [ev] = await eventually(
+      () => alertEvents.filter((e) => e.rule_id === 'do-falling'),
+      (e) => e.length > 0,
+      'the rate-of-change alert',
+    )
+    // The backlog is hours old when it arrives: the alert says so, for a quiet notification.
+    expect(ev).toMatchObject({
+      state: 'firing',
+      device_id: d.id,
+      op: 'below',
+      threshold: -0.5,
+      late: true,
+    })
+    expect(ev?.value).toBeLessThanOrEqual(-0.5)
+    // Disable it again, so the other tests see only their own rules.
+    const [current] = (await stack.store.listRules()).filter((r) => r.id === 'do-falling')
+    await stack.store.putRule({ ...(current as Rule), enabled: false, version: 2 })
+    await stack.processor?.reloadRules()
+    client.end()
+  })
+
   it('quarantines a malformed payload with its reason and keeps going', async () => {
     const d = byKind('pond_sensor')[1] as ProvisionedDevice
     const client = await stack.connectDevice(d)
