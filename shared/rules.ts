@@ -67,7 +67,36 @@ export const RateOfChangeCondition = z
   })
 export type RateOfChangeCondition = z.infer<typeof RateOfChangeCondition>
 
-export const Condition = z.discriminatedUnion('type', [ThresholdCondition, RateOfChangeCondition])
+const LocalTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a local time of day, HH:MM (24 h)')
+
+/**
+ * Projection: fit the metric's recent window and project it to a time of day; alert
+ * when the projection crosses `bound` — the dawn-crash warning: at 22:00 the night's
+ * decline projects dissolved oxygen below 3 mg/L by 05:30. Judged only between
+ * `from` and `by` (farm time); at `by` the night is over and the alert resolves.
+ * Night-time DO decays roughly exponentially, so `log-linear` is the default
+ * (Madenjian et al. 1987 found it beat linear extrapolation).
+ */
+export const ProjectionCondition = z.object({
+  type: z.literal('projection'),
+  metric: MetricName,
+  fit: z.enum(['log-linear', 'linear']).default('log-linear'),
+  op: z.enum(['below', 'above']),
+  bound: z.number().finite(),
+  /** Farm-local time the projection is made for (the end of the night). */
+  by: LocalTime,
+  /** Farm-local time from which the projection is judged. */
+  from: LocalTime,
+  window: DurationText,
+  min_points: z.number().int().min(2).max(500).default(4),
+})
+export type ProjectionCondition = z.infer<typeof ProjectionCondition>
+
+export const Condition = z.discriminatedUnion('type', [
+  ThresholdCondition,
+  RateOfChangeCondition,
+  ProjectionCondition,
+])
 export type Condition = z.infer<typeof Condition>
 
 export const RuleScope = z.object({

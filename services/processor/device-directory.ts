@@ -7,7 +7,11 @@ export type DeviceDirectory = {
   byDevEui(devEui: string): Promise<Device | null>
   /** The site's name for messages ("Shrimp pond A"), or its id when unknown. */
   siteName(siteId: string | null): Promise<string>
+  /** The farm's IANA time zone (times of day in rules are the farm's). */
+  farmTimeZone(farmId: string): Promise<string>
 }
+
+const DEFAULT_TIME_ZONE = 'Asia/Ho_Chi_Minh'
 
 const MAX_CACHED = 200_000
 
@@ -15,6 +19,7 @@ export function createDeviceDirectory(store: Store, ttlMs = 30_000): DeviceDirec
   const byId = new Map<string, { device: Device | null; until: number }>()
   const byEui = new Map<string, { device: Device | null; until: number }>()
   const sites = new Map<string, { name: string; until: number }>()
+  const zones = new Map<string, { zone: string; until: number }>()
 
   async function cached(
     cache: typeof byId,
@@ -39,6 +44,14 @@ export function createDeviceDirectory(store: Store, ttlMs = 30_000): DeviceDirec
       const name = (await store.getSite(siteId))?.name ?? siteId
       sites.set(siteId, { name, until: now + ttlMs })
       return name
+    },
+    async farmTimeZone(farmId) {
+      const now = Date.now()
+      const hit = zones.get(farmId)
+      if (hit && hit.until > now) return hit.zone
+      const zone = (await store.getFarm(farmId))?.timezone ?? DEFAULT_TIME_ZONE
+      zones.set(farmId, { zone, until: now + ttlMs })
+      return zone
     },
     get: (id) => cached(byId, id, () => store.getDevice(id)),
     byDevEui(devEui) {

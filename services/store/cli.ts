@@ -30,6 +30,17 @@ Usage: npm run tani -- <command> [options]      (store: --db, or TANI_DB, defaul
 
 class UsageError extends Error {}
 
+function describeCondition(c: Rule['condition']): string {
+  switch (c.type) {
+    case 'threshold':
+      return `${c.metric} ${c.op} ${c.value}${c.for ? ` for ${c.for}` : ''}`
+    case 'rate_of_change':
+      return `${c.metric} ${c.direction} faster than ${c.per_hour}/h over ${c.window}`
+    case 'projection':
+      return `${c.metric} projected ${c.op} ${c.bound} by ${c.by} (${c.fit}, from ${c.from})`
+  }
+}
+
 function need(values: Record<string, unknown>, name: string): string {
   const v = values[name]
   if (typeof v !== 'string' || v === '') throw new UsageError(`--${name} is required`)
@@ -240,10 +251,7 @@ export async function runCli(
             enabled: r.enabled,
             severity: r.severity,
             kind: r.scope.kind,
-            condition:
-              r.condition.type === 'threshold'
-                ? `${r.condition.metric} ${r.condition.op} ${r.condition.value}${r.condition.for ? ` for ${r.condition.for}` : ''}`
-                : `${r.condition.metric} ${r.condition.direction} faster than ${r.condition.per_hour}/h over ${r.condition.window}`,
+            condition: describeCondition(r.condition),
           })),
         ),
       )

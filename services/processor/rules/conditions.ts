@@ -1,6 +1,6 @@
 import { parseDuration } from '../../../shared/duration.ts'
 import type { Condition } from '../../../shared/index.ts'
-import { ratePerHour } from './fits.ts'
+import { crossing, nextLocalTime, project, ratePerHour } from './fits.ts'
 import { breached, cleared } from './threshold.ts'
 import type { SeriesWindow } from './window.ts'
 
@@ -17,14 +17,41 @@ export type Judgement = {
   /** The bound it was compared with, and on which side trouble lies. */
   threshold: number
   op: 'above' | 'below'
+  /** Extra message placeholders (a projection's times). */
+  extras?: Record<string, string>
 }
+
+export type JudgeContext = { ts: number; timeZone: string }
+
+const hm = (text: string) => text.split(':').map(Number) as [number, number]
+
+/** Minutes since local midnight of `ts` in the zone. */
+function localMinutes(ts: number, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat('en-GB', {
+    timeZone,
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(new Date(ts))
+  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? 0)
+  return get('hour') * 60 + get('minute')
+}
+
+const localClock = (ts: number, timeZone: string) =>
+  new Intl.DateTimeFormat('en-GB', {
+    timeZone,
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).format(new Date(ts))
 
 export function judge(
   c: Condition,
   value: number,
   window: SeriesWindow,
-  ts: number,
+  at: JudgeContext,
 ): Judgement | null {
+  const ts = at.ts
   switch (c.type) {
     case 'threshold':
       return {
@@ -53,6 +80,41 @@ export function judge(
             threshold: c.per_hour,
             op: 'above',
           }
+    }
+    case 'projection': {
+      const [fromH, fromM] = hm(c.from)
+      const [byH, byM] = hm(c.by)
+      const now = localMinutes(ts, at.timeZone)
+      const start = fromH * 60 + fromM
+      const end = byH * 60 + byM
+      const active = start <= end ? now >= start && now < end : now >= start || now < end
+      // Outside the judged hours (the night is over): nothing to warn about, and an open
+      // warning ends.
+      if (!active) return { breached: false, cleared: true, value, threshold: c.bound, op: c.op }
+      const toTs = nextLocalTime(ts, byH, byM, at.timeZone)
+      const opts = {
+        fit: c.fit,
+        fromTs: ts,
+        toTs,
+        windowMs: parseDuration(c.window),
+        minPoints: c.min_points,
+      }
+      const points = window.points(undefined, ts)
+      const projection = project(points, opts)
+      if (!projection) return null
+      const crossesAt = crossing(points, { ...opts, bound: c.bound, direction: c.op })
+      const beyond = c.op === 'below' ? projection.value < c.bound : projection.value > c.bound
+      return {
+        breached: beyond,
+        cleared: !beyond,
+        value: projection.value,
+        threshold: c.bound,
+        op: c.op,
+        extras: {
+          by: c.by,
+          reached_at: crossesAt === null ? c.by : localClock(crossesAt, at.timeZone),
+        },
+      }
     }
   }
 }

@@ -28,6 +28,8 @@ export type EvaluationContext = {
   device: Device
   /** Used in messages; the site id when absent. */
   siteName?: string
+  /** The farm's IANA time zone, for times of day in rules (default Asia/Ho_Chi_Minh). */
+  timeZone?: string
   now: number
   lateAfterMs: number
 }
@@ -133,7 +135,10 @@ export function createRuleEngine() {
           if (reading.ts <= state.lastTs) continue
           state.lastTs = reading.ts
           pairs.set(k, state)
-          const j = judge(c, v, windowOf(ctx.device.id, c.metric), reading.ts)
+          const j = judge(c, v, windowOf(ctx.device.id, c.metric), {
+            ts: reading.ts,
+            timeZone: ctx.timeZone ?? 'Asia/Ho_Chi_Minh',
+          })
           if (!j) continue
           let transition: AlertEvent['state'] | null = null
           if (state.phase === 'firing') {
@@ -163,6 +168,7 @@ export function createRuleEngine() {
             metric: c.metric,
             value: formatValue(j.value),
             threshold: formatValue(j.threshold),
+            ...j.extras,
           }
           events.push({
             v: 1,

@@ -24,7 +24,12 @@ const good: SimReading = {
   dissolved_oxygen_mg_l: 6.1,
   ph: 7.9,
 }
-const devices = { get: async () => device, byDevEui: async () => null, siteName: async () => '' }
+const devices = {
+  get: async () => device,
+  byDevEui: async () => null,
+  siteName: async () => '',
+  farmTimeZone: async () => 'Asia/Ho_Chi_Minh',
+}
 
 async function reasonFor(payload: string): Promise<string> {
   const message = {

@@ -172,3 +172,62 @@ describe('rule documents', () => {
     ).toEqual(['condition', 'type'])
   })
 })
+
+describe('projection: the dawn-crash warning', () => {
+  // DO decaying as 8·e^(−0.1 t), t in hours since 18:00 local (11:00 UTC).
+  const DUSK = Date.parse('2026-11-23T11:00:00Z')
+  const decay = (halfHours: number): Reading =>
+    ({
+      ts: DUSK + halfHours * 30 * MIN,
+      seq: 1000 + halfHours,
+      battery_pct: 90,
+      rssi_dbm: -80,
+      dissolved_oxygen_mg_l: 8 * Math.exp(-0.1 * (halfHours / 2)),
+    }) as Reading
+  const rule = {
+    ...base,
+    severity: 'critical' as const,
+    message: 'DO heading for {value} mg/L by {by}; under {threshold} at {reached_at}',
+    condition: {
+      type: 'projection' as const,
+      metric: 'dissolved_oxygen_mg_l',
+      op: 'below' as const,
+      bound: 3,
+      from: '20:00',
+      by: '05:30',
+      window: '4h',
+    },
+  }
+  const night = { ...ctx, now: DUSK + 12 * HOUR, timeZone: 'Asia/Ho_Chi_Minh' }
+
+  it('fires at 20:00, hours before the oxygen reaches 3 mg/L, with the projected value and time', () => {
+    const e = engine(rule)
+    // 18:00–19:30: before `from`, nothing is judged.
+    expect(e.evaluate([0, 1, 2, 3].map(decay), night)).toEqual([])
+    const [ev] = e.evaluate([decay(4)], night) // 20:00
+    expect(ev?.state).toBe('firing')
+    // log-linear fit of an exact exponential: 8·e^(−1.15) = 2.5329 at 05:30 (t = 11.5 h);
+    // the bound is crossed at t = ln(8/3)/0.1 = 9.808 h, i.e. 03:48.
+    expect(ev?.value).toBeCloseTo(8 * Math.exp(-1.15), 6)
+    expect(ev?.message).toBe('DO heading for 2.53 mg/L by 05:30; under 3 at 03:48')
+    // The threshold itself is not reached for hours.
+    expect(8 * Math.exp(-0.2)).toBeGreaterThan(3)
+  })
+
+  it('needs enough points, and does not fire on a night that levels off', () => {
+    const e = engine({ ...rule, condition: { ...rule.condition, from: '18:00', min_points: 4 } })
+    expect(e.evaluate([decay(0), decay(1), decay(2)], night)).toEqual([]) // 3 points: too few
+    const flat = engine(rule)
+    const level = [0, 1, 2, 3, 4, 5].map(
+      (h) => ({ ...decay(h), dissolved_oxygen_mg_l: 6 }) as Reading,
+    )
+    expect(flat.evaluate(level, night)).toEqual([])
+  })
+
+  it('resolves once the night is over', () => {
+    const e = engine(rule)
+    e.evaluate([0, 1, 2, 3, 4].map(decay), night)
+    const morning = { ...decay(24), dissolved_oxygen_mg_l: 4.5 } as Reading // 06:00
+    expect(e.evaluate([morning], night).map((x) => x.state)).toEqual(['resolved'])
+  })
+})

@@ -1,0 +1,65 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { MqttClient } from 'mqtt'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { provisionScenario } from '../../../firmware-sim/provision.ts'
+import { runScenario } from '../../../firmware-sim/runner.ts'
+import { loadScenario } from '../../../firmware-sim/scenario.ts'
+import { rotateServiceAccount } from '../../../services/store/provisioning.ts'
+import { type AlertEvent, AlertEvent as AlertEventSchema, Rule } from '../../../shared/index.ts'
+import { eventually, type Stack, startStack } from '../../harness/stack.ts'
+
+/**
+ * The cloudy-day night played through the real broker, processor and influxd with the
+ * default rule pack: the projection warns hours before the threshold is crossed.
+ */
+let stack: Stack
+let watcher: MqttClient
+const events: AlertEvent[] = []
+const root = join(import.meta.dirname, '../../..')
+
+beforeAll(async () => {
+  stack = await startStack()
+  const rules = JSON.parse(
+    readFileSync(join(root, 'deploy/rules/default-rules.json'), 'utf8'),
+  ) as unknown[]
+  for (const r of rules) await stack.store.putRule(Rule.parse(r))
+  await stack.processor?.reloadRules()
+  const secret = await rotateServiceAccount(stack.store, 'watcher', 'notifier')
+  watcher = await stack.connect({ clientId: 'watcher', username: 'watcher', password: secret })
+  watcher.on('message', (_t, p) => events.push(AlertEventSchema.parse(JSON.parse(p.toString()))))
+  await watcher.subscribeAsync('alerts/+', { qos: 1 })
+})
+afterAll(async () => {
+  await stack?.stop()
+})
+
+describe('cloudy-dawn-crash with the default rules', () => {
+  it('fires the dawn-crash projection before the 3 mg/L threshold rule', async () => {
+    const scenario = await loadScenario(join(root, 'firmware-sim/scenarios/cloudy-dawn-crash.json'))
+    const creds = await provisionScenario(stack.store, scenario, join(stack.dir, 'creds.json'))
+    const run = runScenario({
+      scenario,
+      mqttUrl: stack.mqttUrl,
+      secrets: creds.secrets,
+      speed: 'max',
+    })
+    expect((await run.done).failed).toBe(0)
+    await run.stop()
+    const firing = (id: string) => events.find((e) => e.rule_id === id && e.state === 'firing')
+    await eventually(
+      () => firing('pond-do-critical'),
+      (e) => e !== undefined,
+      'the threshold alert',
+    )
+    const projection = firing('pond-dawn-crash')
+    const threshold = firing('pond-do-critical')
+    expect(projection).toBeDefined()
+    const lead = Date.parse(threshold?.reading_ts ?? '') - Date.parse(projection?.reading_ts ?? '')
+    // At least two hours of warning to start the aerators.
+    expect(lead).toBeGreaterThan(2 * 3_600_000)
+    expect(projection?.message).toMatch(
+      /heading for \d+\.\d+ mg\/L by 05:30 and will pass 3 mg\/L around \d\d:\d\d/,
+    )
+  })
+})
