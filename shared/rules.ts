@@ -16,9 +16,10 @@ export const MetricName = z
 
 /**
  * Metrics computed from a reading, usable in any condition: `nh3_mg_l`, the un-ionized
- * ammonia (as NH3-N) from total ammonia nitrogen, pH and water temperature.
+ * ammonia (as NH3-N) from total ammonia nitrogen, pH and water temperature; and
+ * `leak_flow_l_min`, the flow while the valve is closed (no value while it is open).
  */
-export const derivedMetrics = ['nh3_mg_l'] as const
+export const derivedMetrics = ['nh3_mg_l', 'leak_flow_l_min'] as const
 
 /**
  * Threshold: fires when the metric is above (or below) `value`; resolves when it is

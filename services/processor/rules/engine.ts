@@ -42,7 +42,7 @@ export function alertIdFor(ruleId: string, deviceId: string, startedAt: number):
 const formatValue = (v: number) =>
   Number.isInteger(v) ? String(v) : v.toFixed(2).replace(/0$/, '')
 
-/** The reading's metrics plus the derived ones (un-ionized ammonia). */
+/** The reading's metrics plus the derived ones (un-ionized ammonia, flow through a closed valve). */
 export function metricsOf(reading: Reading): Map<string, number> {
   const m = metricValues(reading)
   const tan = m.get('tan_mg_l')
@@ -50,6 +50,11 @@ export function metricsOf(reading: Reading): Map<string, number> {
   const temp = m.get('water_temp_c')
   if (tan !== undefined && ph !== undefined && temp !== undefined)
     m.set('nh3_mg_l', unionizedAmmonia({ tanMgL: tan, ph, waterTempC: temp }).nh3MgL)
+  // Water moving through a closed valve is a leak (or a valve that does not shut). With
+  // the valve open a leak cannot be told from irrigation, so there is no value then: an
+  // open leak alert neither resolves nor flaps during an irrigation window.
+  const flow = m.get('flow_l_min')
+  if (flow !== undefined && m.get('valve_open') === 0) m.set('leak_flow_l_min', flow)
   return m
 }
 

@@ -10,8 +10,9 @@ import { type AlertEvent, AlertEvent as AlertEventSchema, Rule } from '../../../
 import { eventually, type Stack, startStack } from '../../harness/stack.ts'
 
 /**
- * The cloudy-day night played through the real broker, processor and influxd with the
- * default rule pack: the projection warns hours before the threshold is crossed.
+ * Ready scenarios played through the real broker, processor and influxd with the default
+ * rule pack: the dawn-crash projection warns hours before the threshold is crossed; a
+ * leak fires and resolves when the line is repaired.
  */
 let stack: Stack
 let watcher: MqttClient
@@ -34,7 +35,7 @@ afterAll(async () => {
   await stack?.stop()
 })
 
-describe('cloudy-dawn-crash with the default rules', () => {
+describe('ready scenarios with the default rules', () => {
   it('fires the dawn-crash projection before the 3 mg/L threshold rule', async () => {
     const scenario = await loadScenario(join(root, 'firmware-sim/scenarios/cloudy-dawn-crash.json'))
     const creds = await provisionScenario(stack.store, scenario, join(stack.dir, 'creds.json'))
@@ -61,5 +62,32 @@ describe('cloudy-dawn-crash with the default rules', () => {
     expect(projection?.message).toMatch(
       /heading for \d+\.\d+ mg\/L by 05:30 and will pass 3 mg\/L around \d\d:\d\d/,
     )
+  })
+
+  it('irrigation-leak: flow with the valve closed fires the leak alert, which resolves after the repair', async () => {
+    const scenario = await loadScenario(join(root, 'firmware-sim/scenarios/irrigation-leak.json'))
+    const creds = await provisionScenario(stack.store, scenario, join(stack.dir, 'creds.json'))
+    const run = runScenario({
+      scenario,
+      mqttUrl: stack.mqttUrl,
+      secrets: creds.secrets,
+      speed: 'max',
+    })
+    expect((await run.done).failed).toBe(0)
+    await run.stop()
+    const leak = await eventually(
+      () => events.filter((e) => e.rule_id === 'irrigation-leak'),
+      (e) => e.some((x) => x.state === 'resolved'),
+      'the leak alert to resolve',
+    )
+    expect(leak.map((e) => e.state)).toEqual(['firing', 'resolved'])
+    const firedAt = Date.parse(leak[0]?.reading_ts ?? '')
+    const leakAt = Date.parse('2026-03-05T10:00:00+07:00')
+    const repairedAt = Date.parse('2026-03-06T09:00:00+07:00')
+    // After the crack, within the rule's 10 minutes plus the readings' 5-minute interval.
+    expect(firedAt).toBeGreaterThan(leakAt)
+    expect(firedAt - leakAt).toBeLessThanOrEqual(25 * 60_000)
+    expect(Date.parse(leak[1]?.reading_ts ?? '')).toBeGreaterThanOrEqual(repairedAt)
+    expect(leak[0]?.message).toMatch(/L\/min is flowing at .* with the valve closed/)
   })
 })
