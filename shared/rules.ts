@@ -93,10 +93,29 @@ export const ProjectionCondition = z.object({
 })
 export type ProjectionCondition = z.infer<typeof ProjectionCondition>
 
+/**
+ * No data: the device has sent nothing for `after`, or for `missed_readings` times its
+ * usual interval (learned from its recent readings), whichever is longer — a dead
+ * battery or lost signal. Judged on the processor's clock, so it fires even though no
+ * reading comes; the next reading resolves it.
+ */
+export const NoDataCondition = z
+  .object({
+    type: z.literal('no_data'),
+    after: DurationText.optional(),
+    missed_readings: z.number().int().min(1).max(1000).optional(),
+  })
+  .refine((c) => c.after !== undefined || c.missed_readings !== undefined, {
+    message: 'give after (a duration) or missed_readings (a count), or both',
+    path: ['after'],
+  })
+export type NoDataCondition = z.infer<typeof NoDataCondition>
+
 export const Condition = z.discriminatedUnion('type', [
   ThresholdCondition,
   RateOfChangeCondition,
   ProjectionCondition,
+  NoDataCondition,
 ])
 export type Condition = z.infer<typeof Condition>
 

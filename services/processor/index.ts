@@ -28,6 +28,8 @@ export type ProcessorConfig = {
   lateAfterMs: number
   /** How often the rules are re-read from the store. */
   rulesRefreshMs?: number
+  /** How often silent devices are looked for (no-data rules). */
+  silenceCheckMs?: number
 }
 
 export type ProcessorStats = PipelineStats & {
@@ -85,6 +87,16 @@ export async function startProcessor(
     log,
   })
 
+  // No-data rules run on the clock: a silent device sends nothing to react to.
+  const silenceTimer = setInterval(() => {
+    const events = rules.checkSilence(Date.now())
+    if (events.length)
+      alerts
+        .emit(events, (e) => rules.startedAtOf(e))
+        .catch((e: Error) => log.error({ err: e.message }, 'could not save no-data alerts'))
+  }, config.silenceCheckMs ?? 30_000)
+  silenceTimer.unref()
+
   const pipeline = createPipeline({
     store: deps.store,
     devices: createDeviceDirectory(deps.store),
@@ -109,6 +121,7 @@ export async function startProcessor(
     await source.start((m) => void pipeline.handle(m))
   } catch (err) {
     clearInterval(rulesTimer)
+    clearInterval(silenceTimer)
     await alerts.close()
     await writer.close()
     throw err
@@ -131,6 +144,7 @@ export async function startProcessor(
     reloadRules,
     async stop(drainTimeoutMs = 10_000) {
       clearInterval(rulesTimer)
+      clearInterval(silenceTimer)
       // Take no more messages, finish the ones under way (their PUBACKs go out), then
       // leave. If InfluxDB is away, stop anyway: what was not written stays
       // unacknowledged and the broker delivers it again.

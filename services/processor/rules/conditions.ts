@@ -53,6 +53,9 @@ export function judge(
 ): Judgement | null {
   const ts = at.ts
   switch (c.type) {
+    case 'no_data':
+      // Judged on the clock by the engine's silence watch, not per reading.
+      return null
     case 'threshold':
       return {
         breached: breached(c, value),

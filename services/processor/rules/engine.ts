@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto'
 import type { AlertEvent, DeviceKind, Reading, Rule } from '../../../shared/index.ts'
 import type { Device, StoredAlert } from '../../store/repository.ts'
 import { metricValues } from '../line-protocol.ts'
-import { holdFor, judge } from './conditions.ts'
+import { holdFor, type Judgement, judge } from './conditions.ts'
 import { unionizedAmmonia } from './derived.ts'
+import { createSilenceWatch } from './silence.ts'
 import { createSeriesWindow, type SeriesWindow } from './window.ts'
 
 /**
@@ -62,10 +63,64 @@ export function renderMessage(template: string, values: Record<string, string>):
   return template.replace(/\{(\w+)\}/g, (m, key: string) => values[key] ?? m)
 }
 
+const DEFAULT_TIME_ZONE = 'Asia/Ho_Chi_Minh'
+
+type EventFacts = {
+  device: Device
+  siteName: string
+  metric: string
+  judgement: Pick<Judgement, 'value' | 'threshold' | 'op' | 'extras'>
+  readingTs: number
+  seq: number
+  now: number
+  late: boolean
+  extras?: Record<string, string>
+}
+
+function makeEvent(
+  rule: Rule,
+  alertId: string,
+  state: AlertEvent['state'],
+  f: EventFacts,
+): AlertEvent {
+  const values = {
+    device: f.device.name,
+    site: f.siteName,
+    farm: f.device.farmId,
+    metric: f.metric,
+    value: formatValue(f.judgement.value),
+    threshold: formatValue(f.judgement.threshold),
+    ...f.judgement.extras,
+    ...f.extras,
+  }
+  return {
+    v: 1,
+    alert_id: alertId,
+    state,
+    rule_id: rule.id,
+    rule_version: rule.version,
+    severity: rule.severity,
+    farm_id: f.device.farmId,
+    site_id: f.device.siteId,
+    device_id: f.device.id,
+    device_kind: f.device.kind,
+    metric: f.metric,
+    value: f.judgement.value,
+    threshold: f.judgement.threshold,
+    op: f.judgement.op,
+    reading_ts: new Date(f.readingTs).toISOString(),
+    seq: f.seq,
+    emitted_at: new Date(f.now).toISOString(),
+    late: f.late,
+    message: renderMessage(state === 'firing' ? rule.message : rule.resolved_message, values),
+  }
+}
+
 export function createRuleEngine() {
   let rules: Rule[] = []
   const byKind = new Map<DeviceKind, Rule[]>()
   const pairs = new Map<string, PairState>()
+  const silence = createSilenceWatch()
   const windows = new Map<string, SeriesWindow>()
   const windowOf = (deviceId: string, metric: string) => {
     const k = `${deviceId}\u0000${metric}`
@@ -116,7 +171,11 @@ export function createRuleEngine() {
       const events: AlertEvent[] = []
       // Only the metrics some rule looks back on are kept in windows.
       const windowed = new Set(
-        candidates.filter((r) => r.condition.type !== 'threshold').map((r) => r.condition.metric),
+        candidates.flatMap((r) =>
+          r.condition.type === 'rate_of_change' || r.condition.type === 'projection'
+            ? [r.condition.metric]
+            : [],
+        ),
       )
       for (const reading of ordered) {
         const metrics = metricsOf(reading)
@@ -125,8 +184,36 @@ export function createRuleEngine() {
           if (v !== undefined)
             windowOf(ctx.device.id, metric).add({ ts: reading.ts, value: v, seq: reading.seq })
         }
+        silence.seen(
+          ctx.device,
+          reading,
+          ctx.now,
+          ctx.siteName || (ctx.device.siteId ?? ''),
+          ctx.timeZone ?? DEFAULT_TIME_ZONE,
+        )
         for (const rule of candidates) {
           const c = rule.condition
+          if (c.type === 'no_data') {
+            // Any reading ends a silence.
+            const k = key(rule.id, ctx.device.id)
+            const state = pairs.get(k)
+            if (state?.phase === 'firing' && state.alertId) {
+              events.push(
+                makeEvent(rule, state.alertId, 'resolved', {
+                  device: ctx.device,
+                  siteName: ctx.siteName || (ctx.device.siteId ?? ''),
+                  metric: 'no_data',
+                  judgement: { value: 0, threshold: 0, op: 'above' },
+                  readingTs: reading.ts,
+                  seq: reading.seq,
+                  now: ctx.now,
+                  late: false,
+                }),
+              )
+              pairs.set(k, { ...state, phase: 'ok', alertId: null, startedAt: null })
+            }
+            continue
+          }
           const v = metrics.get(c.metric)
           if (v === undefined) continue
           const k = key(rule.id, ctx.device.id)
@@ -142,7 +229,7 @@ export function createRuleEngine() {
           pairs.set(k, state)
           const j = judge(c, v, windowOf(ctx.device.id, c.metric), {
             ts: reading.ts,
-            timeZone: ctx.timeZone ?? 'Asia/Ho_Chi_Minh',
+            timeZone: ctx.timeZone ?? DEFAULT_TIME_ZONE,
           })
           if (!j) continue
           let transition: AlertEvent['state'] | null = null
@@ -166,44 +253,65 @@ export function createRuleEngine() {
             state.pendingSince = null
           }
           if (!transition || !state.alertId || state.startedAt === null) continue
-          const values = {
-            device: ctx.device.name,
-            site: ctx.siteName || (ctx.device.siteId ?? ''),
-            farm: ctx.device.farmId,
-            metric: c.metric,
-            value: formatValue(j.value),
-            threshold: formatValue(j.threshold),
-            ...j.extras,
-          }
-          events.push({
-            v: 1,
-            alert_id: state.alertId,
-            state: transition,
-            rule_id: rule.id,
-            rule_version: rule.version,
-            severity: rule.severity,
-            farm_id: ctx.device.farmId,
-            site_id: ctx.device.siteId,
-            device_id: ctx.device.id,
-            device_kind: ctx.device.kind,
-            metric: c.metric,
-            value: j.value,
-            threshold: j.threshold,
-            op: j.op,
-            reading_ts: new Date(reading.ts).toISOString(),
-            seq: reading.seq,
-            emitted_at: new Date(ctx.now).toISOString(),
-            late: ctx.now - reading.ts > ctx.lateAfterMs,
-            message: renderMessage(
-              transition === 'firing' ? rule.message : rule.resolved_message,
-              values,
-            ),
-          })
+          events.push(
+            makeEvent(rule, state.alertId, transition, {
+              device: ctx.device,
+              siteName: ctx.siteName || (ctx.device.siteId ?? ''),
+              metric: c.metric,
+              judgement: j,
+              readingTs: reading.ts,
+              seq: reading.seq,
+              now: ctx.now,
+              late: ctx.now - reading.ts > ctx.lateAfterMs,
+            }),
+          )
           if (transition === 'resolved') {
             state.alertId = null
             state.startedAt = null
             state.pendingSince = null
           }
+        }
+      }
+      return events
+    },
+    /**
+     * No-data rules, on the processor's clock: devices silent past their limit raise an
+     * alert (once; the next reading resolves it). Call it periodically.
+     */
+    checkSilence(nowMs: number): AlertEvent[] {
+      const events: AlertEvent[] = []
+      for (const h of silence.devices()) {
+        for (const rule of byKind.get(h.device.kind) ?? []) {
+          const c = rule.condition
+          if (c.type !== 'no_data' || !appliesTo(rule, h.device)) continue
+          const limit = silence.limitMs(c, h)
+          const silentMs = nowMs - h.lastArrivalMs
+          if (limit === null || silentMs < limit) continue
+          const k = key(rule.id, h.device.id)
+          const state = pairs.get(k)
+          if (state?.phase === 'firing') continue
+          const alertId = alertIdFor(rule.id, h.device.id, h.lastTs)
+          pairs.set(k, {
+            phase: 'firing',
+            alertId,
+            startedAt: nowMs,
+            pendingSince: null,
+            lastTs: state?.lastTs ?? h.lastTs,
+          })
+          events.push(
+            makeEvent(rule, alertId, 'firing', {
+              device: h.device,
+              siteName: h.siteName,
+              metric: 'no_data',
+              // Hours silent, against the limit in hours.
+              judgement: { value: silentMs / 3_600_000, threshold: limit / 3_600_000, op: 'above' },
+              readingTs: h.lastTs,
+              seq: h.lastSeq,
+              now: nowMs,
+              late: false,
+              extras: { last_seen: new Date(h.lastTs).toISOString() },
+            }),
+          )
         }
       }
       return events

@@ -231,3 +231,50 @@ describe('projection: the dawn-crash warning', () => {
     expect(e.evaluate([morning], night).map((x) => x.state)).toEqual(['resolved'])
   })
 })
+
+describe('no data: a device gone silent', () => {
+  const rule = {
+    ...base,
+    message: '{device} silent for {value} h (since {last_seen})',
+    resolved_message: '{device} is back',
+    condition: { type: 'no_data' as const, after: '15m', missed_readings: 3 },
+  }
+  // Readings every 10 minutes in device time, arriving as they are taken.
+  const feed = (e: ReturnType<typeof engine>, n: number) => {
+    for (let i = 0; i < n; i++)
+      e.evaluate([r(i * 10, { ph: 7.9 })], { ...ctx, now: T0 + i * 10 * MIN })
+  }
+
+  it('fires after three missed 10-minute readings (30 min), on the clock, once', () => {
+    const e = engine(rule)
+    feed(e, 4) // last reading at minute 30
+    const lastArrival = T0 + 30 * MIN
+    expect(e.checkSilence(lastArrival + 29 * MIN)).toEqual([])
+    const [ev] = e.checkSilence(lastArrival + 30 * MIN)
+    expect(ev).toMatchObject({ state: 'firing', metric: 'no_data', threshold: 0.5, value: 0.5 })
+    expect(ev?.message).toBe(
+      `Pond 2 probe silent for 0.5 h (since ${new Date(lastArrival).toISOString()})`,
+    )
+    expect(e.checkSilence(lastArrival + 90 * MIN)).toEqual([])
+    // The next reading ends it.
+    const [back] = e.evaluate([r(120, { ph: 7.9 })], { ...ctx, now: lastArrival + 95 * MIN })
+    expect(back).toMatchObject({
+      state: 'resolved',
+      alert_id: ev?.alert_id,
+      message: 'Pond 2 probe is back',
+    })
+  })
+
+  it('uses `after` alone until the usual interval is known', () => {
+    const e = engine(rule)
+    feed(e, 1)
+    expect(e.checkSilence(T0 + 14 * MIN)).toEqual([])
+    expect(e.checkSilence(T0 + 15 * MIN)[0]?.state).toBe('firing')
+  })
+
+  it('needs a duration or a count', () => {
+    expect(
+      Rule.safeParse({ ...base, condition: { type: 'no_data' } }).error?.issues[0]?.message,
+    ).toMatch(/give after \(a duration\) or missed_readings/)
+  })
+})
