@@ -24,6 +24,8 @@ export async function createAlertSink(opts: {
   store: AlertRepository
   log: Logger
   retryIntervalMs?: number
+  /** Also keeps each event as a point in InfluxDB (best effort: the store is the record). */
+  record?(events: AlertEvent[]): void
 }): Promise<AlertSink> {
   const log = opts.log.child({ module: 'alert-sink' })
   let publishedCount = 0
@@ -77,6 +79,7 @@ export async function createAlertSink(opts: {
   return {
     async emit(events, startedAt) {
       for (const e of events) await opts.store.saveAlertEvent(e, startedAt(e))
+      opts.record?.(events)
       for (const e of events) publish(e)
     },
     published: () => publishedCount,

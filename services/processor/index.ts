@@ -8,6 +8,7 @@ import {
 import type { Logger } from '../log.ts'
 import type { Store } from '../store/repository.ts'
 import { createAlertSink } from './alert-sink.ts'
+import { alertEventLine } from './line-protocol.ts'
 import { createMqttSource, type MessageSource } from './mqtt-source.ts'
 import { createDeviceDirectory, createPipeline, type PipelineStats } from './pipeline.ts'
 import { createRuleEngine } from './rules/engine.ts'
@@ -85,6 +86,18 @@ export async function startProcessor(
     password: config.password,
     store: deps.store,
     log,
+    record: (events) => {
+      try {
+        batcher.add({
+          lines: events.map(alertEventLine),
+          onWritten: () => {},
+          onRejected: (reason) => log.warn({ reason }, 'alert events not recorded in InfluxDB'),
+        })
+      } catch (err) {
+        // Stopping: the store keeps the events; the InfluxDB copy is a convenience.
+        log.warn({ err: (err as Error).message }, 'alert events not recorded in InfluxDB')
+      }
+    },
   })
 
   // No-data rules run on the clock: a silent device sends nothing to react to.

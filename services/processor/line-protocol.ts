@@ -1,4 +1,5 @@
 import {
+  type AlertEvent,
   type DeviceKind,
   type DeviceStatus,
   envMetrics,
@@ -135,4 +136,30 @@ export function metricValues(reading: Reading): Map<string, number> {
     else if (k === 'valve') out.set('valve_open', v === 'open' ? 1 : 0)
   }
   return out
+}
+
+/**
+ * An alert event as a point of `alert_events` (Grafana can show them as annotations),
+ * at the time of the reading that changed the alert's state.
+ */
+export function alertEventLine(e: AlertEvent): string {
+  return line(
+    'alert_events',
+    {
+      farm: e.farm_id,
+      site: e.site_id,
+      device: e.device_id,
+      rule: e.rule_id,
+      severity: e.severity,
+      state: e.state,
+    },
+    {
+      alert_id: e.alert_id,
+      value: e.value,
+      threshold: e.threshold,
+      late: { int: e.late ? 1 : 0 },
+      message: e.message,
+    },
+    Date.parse(e.reading_ts),
+  )
 }

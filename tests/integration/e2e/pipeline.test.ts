@@ -186,6 +186,16 @@ describe('a reading travels broker → processor → InfluxDB → alert', () => 
     )
     expect(events.map((e) => e.state)).toEqual(['firing', 'resolved'])
     expect(events[1]?.alert_id).toBe(events[0]?.alert_id)
+    // Both are kept in InfluxDB too, at their readings' times (for Grafana annotations).
+    const recorded = await eventually(
+      () => stack.query(`SELECT alert_id, "state", value FROM alert_events WHERE device = $d`, { d: d.id }),
+      (s) => (s[0]?.values.length ?? 0) >= 2,
+      'the alert events in InfluxDB',
+    )
+    expect(recorded[0]?.values.map((v) => [v[0], v[1], v[2]])).toEqual([
+      [t0, events[0]?.alert_id, 'firing'],
+      [t0 + 30_000, events[0]?.alert_id, 'resolved'],
+    ])
     client.end()
   })
 
