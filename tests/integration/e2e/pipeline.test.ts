@@ -188,7 +188,10 @@ describe('a reading travels broker → processor → InfluxDB → alert', () => 
     expect(events[1]?.alert_id).toBe(events[0]?.alert_id)
     // Both are kept in InfluxDB too, at their readings' times (for Grafana annotations).
     const recorded = await eventually(
-      () => stack.query(`SELECT alert_id, "state", value FROM alert_events WHERE device = $d`, { d: d.id }),
+      () =>
+        stack.query(`SELECT alert_id, "state", value FROM alert_events WHERE device = $d`, {
+          d: d.id,
+        }),
       (s) => (s[0]?.values.length ?? 0) >= 2,
       'the alert events in InfluxDB',
     )
