@@ -1,5 +1,6 @@
 import { topics } from '../../shared/index.ts'
 import {
+  createInfluxQuery,
   createInfluxWriter,
   type InfluxConfig,
   isRetriableWriteError,
@@ -12,6 +13,7 @@ import { alertEventLine } from './line-protocol.ts'
 import { createMqttSource, type MessageSource } from './mqtt-source.ts'
 import { createDeviceDirectory, createPipeline, type PipelineStats } from './pipeline.ts'
 import { createRuleEngine } from './rules/engine.ts'
+import { rebuildWindows } from './rules/rebuild.ts'
 import { createWriteBatcher } from './write-batcher.ts'
 
 export type ProcessorConfig = {
@@ -75,6 +77,12 @@ export async function startProcessor(
   }
   await reloadRules()
   rules.restore(await deps.store.openAlerts())
+  try {
+    await rebuildWindows(rules, createInfluxQuery(config.influx), log)
+  } catch (err) {
+    // InfluxDB away at start: the windows fill up again from new readings.
+    log.warn({ err: (err as Error).message }, 'could not rebuild rule windows from InfluxDB')
+  }
   const rulesTimer = setInterval(() => {
     reloadRules().catch((e: Error) => log.error({ err: e.message }, 'could not reload rules'))
   }, config.rulesRefreshMs ?? 5000)

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { parseDuration } from '../../../shared/duration.ts'
 import type { AlertEvent, DeviceKind, Reading, Rule } from '../../../shared/index.ts'
 import type { Device, StoredAlert } from '../../store/repository.ts'
 import { metricValues } from '../line-protocol.ts'
@@ -315,6 +316,31 @@ export function createRuleEngine() {
         }
       }
       return events
+    },
+    /**
+     * What windows the rules need: per device kind, the metrics looked back on and the
+     * longest span, so a restarted processor can reload them from InfluxDB.
+     */
+    windowNeeds(): { kind: DeviceKind; metrics: string[]; spanMs: number }[] {
+      const needs = new Map<DeviceKind, { metrics: Set<string>; spanMs: number }>()
+      for (const r of rules) {
+        const c = r.condition
+        if (!r.enabled || (c.type !== 'rate_of_change' && c.type !== 'projection')) continue
+        const need = needs.get(r.scope.kind) ?? { metrics: new Set<string>(), spanMs: 0 }
+        need.metrics.add(c.metric)
+        need.spanMs = Math.max(need.spanMs, parseDuration(c.window))
+        needs.set(r.scope.kind, need)
+      }
+      return [...needs].map(([kind, n]) => ({ kind, metrics: [...n.metrics], spanMs: n.spanMs }))
+    },
+    /** Puts stored points back in a device's window (after a restart); judges nothing. */
+    seedWindow(
+      deviceId: string,
+      metric: string,
+      points: { ts: number; value: number; seq?: number }[],
+    ) {
+      const w = windowOf(deviceId, metric)
+      for (const p of points) w.add(p)
     },
     /** When an event's alert began (for the store). */
     startedAtOf(event: AlertEvent): number {

@@ -1,0 +1,100 @@
+import type { MqttClient } from 'mqtt'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { ProvisionedDevice } from '../../../services/store/provisioning.ts'
+import { rotateServiceAccount } from '../../../services/store/provisioning.ts'
+import { type AlertEvent, AlertEvent as AlertEventSchema, Rule } from '../../../shared/index.ts'
+import { eventually, type Stack, seedFarm, startStack } from '../../harness/stack.ts'
+
+/** Rule state survives a processor restart: windows come back from InfluxDB, open alerts from the store. */
+let stack: Stack
+let device: ProvisionedDevice
+let client: MqttClient
+const events: AlertEvent[] = []
+
+const send = (minutesAgo: number, seq: number, dissolved_oxygen_mg_l: number) =>
+  client.publishAsync(
+    `devices/${device.id}/up`,
+    JSON.stringify({
+      kind: 'pond_sensor',
+      ts: Date.now() - minutesAgo * 60_000,
+      seq,
+      battery_pct: 80,
+      rssi_dbm: -80,
+      dissolved_oxygen_mg_l,
+    }),
+    { qos: 1 },
+  )
+const stored = (seq: number) =>
+  eventually(
+    () => stack.count(`SELECT COUNT(dissolved_oxygen_mg_l) FROM pond_sensor WHERE seq = ${seq}`),
+    (n) => n === 1,
+    `reading ${seq} in InfluxDB`,
+  )
+
+beforeAll(async () => {
+  stack = await startStack()
+  ;[device] = (await seedFarm(stack.store, 'farm-restart', [
+    { kind: 'pond_sensor', count: 1 },
+  ])) as [ProvisionedDevice]
+  await stack.store.putRule(
+    Rule.parse({
+      id: 'do-falling',
+      name: 'DO falling fast',
+      scope: { kind: 'pond_sensor' },
+      severity: 'warning',
+      message: 'falling {value}',
+      condition: {
+        type: 'rate_of_change',
+        metric: 'dissolved_oxygen_mg_l',
+        direction: 'falling',
+        per_hour: 0.5,
+        window: '2h',
+      },
+    }),
+  )
+  await stack.processor?.reloadRules()
+  const secret = await rotateServiceAccount(stack.store, 'watcher', 'notifier')
+  const watcher = await stack.connect({
+    clientId: 'watcher',
+    username: 'watcher',
+    password: secret,
+  })
+  watcher.on('message', (_t, p) => events.push(AlertEventSchema.parse(JSON.parse(p.toString()))))
+  await watcher.subscribeAsync('alerts/farm-restart', { qos: 1 })
+  client = await stack.connectDevice(device)
+})
+afterAll(async () => {
+  await stack?.stop()
+})
+
+async function restart() {
+  await stack.processor?.stop()
+  await stack.startProcessor()
+}
+
+describe('a processor restart', () => {
+  it('keeps the window of a rate rule (reloaded from InfluxDB), so the decline is still seen', async () => {
+    await send(90, 1, 6.0)
+    await send(60, 2, 5.7) // −0.3 mg/L/h so far: no alert
+    await stored(2)
+    expect(events).toEqual([])
+    await restart()
+    await send(30, 3, 5.0) // with the two before it: −1.0 mg/L/h over the window
+    const [ev] = await eventually(
+      () => events,
+      (e) => e.length > 0,
+      'the alert after the restart',
+    )
+    expect(ev).toMatchObject({ state: 'firing', rule_id: 'do-falling' })
+    expect(ev?.value).toBeCloseTo(-1.0, 2)
+  })
+
+  it('does not fire an open alert again', async () => {
+    await stored(3)
+    await restart()
+    await send(0, 4, 4.4)
+    await stored(4)
+    await new Promise((r) => setTimeout(r, 500))
+    expect(events.filter((e) => e.state === 'firing')).toHaveLength(1)
+  })
+})
