@@ -94,6 +94,31 @@ export const ProjectionCondition = z.object({
 export type ProjectionCondition = z.infer<typeof ProjectionCondition>
 
 /**
+ * Trend: the least-squares slope of the metric over `window` rises (or falls) faster than
+ * `per_day` — relative growth per day when `relative` (0.3 = 30 %/day, compounded), or in
+ * the metric's unit per day. With `bucket: "night"`, readings are first summed per night
+ * (noon to noon, farm time), as nightly trap catches are judged (e.g. brown planthopper
+ * catches rising more than 30 %/day over 5 nights). Complete nights only.
+ */
+export const TrendCondition = z
+  .object({
+    type: z.literal('trend'),
+    metric: MetricName,
+    direction: z.enum(['rising', 'falling']),
+    per_day: z.number().positive(),
+    clear_per_day: z.number().nonnegative().optional(),
+    relative: z.boolean().default(true),
+    window: DurationText,
+    min_points: z.number().int().min(2).max(500).default(3),
+    bucket: z.enum(['night']).optional(),
+  })
+  .refine((c) => c.clear_per_day === undefined || c.clear_per_day <= c.per_day, {
+    message: 'clear_per_day must be at most per_day',
+    path: ['clear_per_day'],
+  })
+export type TrendCondition = z.infer<typeof TrendCondition>
+
+/**
  * No data: the device has sent nothing for `after`, or for `missed_readings` times its
  * usual interval (learned from its recent readings), whichever is longer — a dead
  * battery or lost signal. Judged on the processor's clock, so it fires even though no
@@ -115,6 +140,7 @@ export const Condition = z.discriminatedUnion('type', [
   ThresholdCondition,
   RateOfChangeCondition,
   ProjectionCondition,
+  TrendCondition,
   NoDataCondition,
 ])
 export type Condition = z.infer<typeof Condition>

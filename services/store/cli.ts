@@ -38,6 +38,8 @@ function describeCondition(c: Rule['condition']): string {
       return `${c.metric} ${c.direction} faster than ${c.per_hour}/h over ${c.window}`
     case 'projection':
       return `${c.metric} projected ${c.op} ${c.bound} by ${c.by} (${c.fit}, from ${c.from})`
+    case 'trend':
+      return `${c.metric} ${c.direction} over ${c.per_day}${c.relative ? '×100 %' : ''}/day over ${c.window}${c.bucket ? ` (${c.bucket})` : ''}`
     case 'no_data':
       return `silent for ${[c.after, c.missed_readings && `${c.missed_readings} readings`].filter(Boolean).join(' and ')}`
   }

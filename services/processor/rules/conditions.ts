@@ -1,6 +1,6 @@
 import { parseDuration } from '../../../shared/duration.ts'
 import type { Condition } from '../../../shared/index.ts'
-import { crossing, nextLocalTime, project, ratePerHour } from './fits.ts'
+import { crossing, nextLocalTime, project, ratePerHour, trend } from './fits.ts'
 import { breached, cleared } from './threshold.ts'
 import type { SeriesWindow } from './window.ts'
 
@@ -56,6 +56,31 @@ export function judge(
     case 'no_data':
       // Judged on the clock by the engine's silence watch, not per reading.
       return null
+    case 'trend': {
+      const windowMs = parseDuration(c.window)
+      const raw = window.points(ts - windowMs - DAY_MS, ts)
+      const points = c.bucket === 'night' ? nightlyTotals(raw, ts, at.timeZone) : raw
+      const t = trend(points, { windowMs, minPoints: c.min_points, relative: c.relative })
+      if (!t) return null
+      const rate = c.relative ? t.relativeSlope : t.slope
+      if (rate === null) return null
+      const clearAt = c.clear_per_day ?? c.per_day
+      return c.direction === 'rising'
+        ? {
+            breached: rate >= c.per_day,
+            cleared: rate < clearAt,
+            value: rate,
+            threshold: c.per_day,
+            op: 'above',
+          }
+        : {
+            breached: rate <= -c.per_day,
+            cleared: rate > -clearAt,
+            value: rate,
+            threshold: -c.per_day,
+            op: 'below',
+          }
+    }
     case 'threshold':
       return {
         breached: breached(c, value),
@@ -120,6 +145,28 @@ export function judge(
       }
     }
   }
+}
+
+const DAY_MS = 86_400_000
+
+/**
+ * Sums per night — noon to noon in the farm's time — for the nights that are over by
+ * `nowTs`, each placed at its noon start (a trap reports hourly; a night is one catch).
+ */
+function nightlyTotals(points: { ts: number; value: number }[], nowTs: number, timeZone: string) {
+  const noonBefore = (ts: number) => {
+    const minutes = localMinutes(ts, timeZone)
+    const sinceNoon = (((minutes - 720) % 1440) + 1440) % 1440
+    return Math.floor((ts - sinceNoon * 60_000) / 60_000) * 60_000
+  }
+  const current = noonBefore(nowTs)
+  const totals = new Map<number, number>()
+  for (const p of points) {
+    const start = noonBefore(p.ts)
+    if (start >= current) continue
+    totals.set(start, (totals.get(start) ?? 0) + p.value)
+  }
+  return [...totals].sort((a, b) => a[0] - b[0]).map(([ts, value]) => ({ ts, value }))
 }
 
 /** How long the condition must hold before the alert fires (threshold `for`). */

@@ -24,7 +24,8 @@ type PairState = {
 }
 
 /** Event-time history per device and metric, for the conditions that look back. */
-const WINDOW_SPAN_MS = 24 * 3_600_000
+const MIN_WINDOW_SPAN_MS = 24 * 3_600_000
+const MAX_WINDOW_SPAN_MS = 14 * 24 * 3_600_000
 
 export type EvaluationContext = {
   device: Device
@@ -122,12 +123,15 @@ export function createRuleEngine() {
   const byKind = new Map<DeviceKind, Rule[]>()
   const pairs = new Map<string, PairState>()
   const silence = createSilenceWatch()
+  // The longest look-back any rule needs on a metric (a night more for trends by night).
+  const spans = new Map<string, number>()
+  const spanFor = (metric: string) => spans.get(metric) ?? MIN_WINDOW_SPAN_MS
   const windows = new Map<string, SeriesWindow>()
   const windowOf = (deviceId: string, metric: string) => {
     const k = `${deviceId}\u0000${metric}`
     let w = windows.get(k)
     if (!w) {
-      w = createSeriesWindow({ spanMs: WINDOW_SPAN_MS })
+      w = createSeriesWindow({ spanMs: spanFor(metric) })
       windows.set(k, w)
     }
     return w
@@ -145,6 +149,13 @@ export function createRuleEngine() {
   return {
     setRules(next: Rule[]) {
       rules = next
+      spans.clear()
+      for (const r of next) {
+        const c = r.condition
+        if (c.type !== 'rate_of_change' && c.type !== 'projection' && c.type !== 'trend') continue
+        const span = Math.min(MAX_WINDOW_SPAN_MS, parseDuration(c.window) + 24 * 3_600_000)
+        spans.set(c.metric, Math.max(spanFor(c.metric), span))
+      }
       byKind.clear()
       for (const r of next) {
         const list = byKind.get(r.scope.kind) ?? []
@@ -173,7 +184,9 @@ export function createRuleEngine() {
       // Only the metrics some rule looks back on are kept in windows.
       const windowed = new Set(
         candidates.flatMap((r) =>
-          r.condition.type === 'rate_of_change' || r.condition.type === 'projection'
+          r.condition.type === 'rate_of_change' ||
+          r.condition.type === 'projection' ||
+          r.condition.type === 'trend'
             ? [r.condition.metric]
             : [],
         ),
@@ -325,7 +338,11 @@ export function createRuleEngine() {
       const needs = new Map<DeviceKind, { metrics: Set<string>; spanMs: number }>()
       for (const r of rules) {
         const c = r.condition
-        if (!r.enabled || (c.type !== 'rate_of_change' && c.type !== 'projection')) continue
+        if (
+          !r.enabled ||
+          (c.type !== 'rate_of_change' && c.type !== 'projection' && c.type !== 'trend')
+        )
+          continue
         const need = needs.get(r.scope.kind) ?? { metrics: new Set<string>(), spanMs: 0 }
         need.metrics.add(c.metric)
         need.spanMs = Math.max(need.spanMs, parseDuration(c.window))

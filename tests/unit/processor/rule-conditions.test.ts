@@ -168,7 +168,7 @@ describe('rule documents', () => {
     expect(bad.error?.issues[0]?.path).toEqual(['condition', 'window'])
     expect(bad.error?.issues[0]?.message).toMatch(/write e\.g\. 90s, 10m/)
     expect(
-      Rule.safeParse({ ...base, condition: { type: 'trend' } }).error?.issues[0]?.path,
+      Rule.safeParse({ ...base, condition: { type: 'seasonal' } }).error?.issues[0]?.path,
     ).toEqual(['condition', 'type'])
   })
 })
@@ -276,5 +276,65 @@ describe('no data: a device gone silent', () => {
     expect(
       Rule.safeParse({ ...base, condition: { type: 'no_data' } }).error?.issues[0]?.message,
     ).toMatch(/give after \(a duration\) or missed_readings/)
+  })
+})
+
+describe('trend by night: a planthopper wave building up', () => {
+  const trapDevice: Device = { ...device, id: 'trap-01', kind: 'pest_trap', name: 'Light trap 1' }
+  const trapCtx = {
+    ...ctx,
+    device: trapDevice,
+    now: T0 + 10 * 24 * HOUR,
+    timeZone: 'Asia/Ho_Chi_Minh',
+  }
+  const rule = {
+    ...base,
+    scope: { kind: 'pest_trap' as const },
+    message: 'catches rising {value} per day',
+    condition: {
+      type: 'trend' as const,
+      metric: 'counts.brown_planthopper',
+      direction: 'rising' as const,
+      per_day: 0.3,
+      window: '5d',
+      min_points: 4,
+      bucket: 'night' as const,
+    },
+  }
+  // Noon of day 0 in Vietnam is 05:00 UTC. Night k catches 100·1.4^k, in 10 hourly trays 19:00–04:00.
+  const NOON0 = Date.parse('2026-11-20T05:00:00Z')
+  const nightReadings = (k: number, growth = 1.4): Reading[] =>
+    Array.from({ length: 10 }, (_, h) => ({
+      ts: NOON0 + k * 24 * HOUR + (7 + h) * HOUR,
+      seq: k * 100 + h,
+      battery_pct: 90,
+      rssi_dbm: -80,
+      trap_id: 't',
+      attractant: 'light_uv',
+      interval_s: 3600,
+      counts: { brown_planthopper: (100 * growth ** k) / 10 },
+    })) as unknown as Reading[]
+  const noonReading = (k: number): Reading =>
+    ({
+      ...nightReadings(k)[0],
+      ts: NOON0 + k * 24 * HOUR + 60_000,
+      seq: k * 100 + 99,
+      counts: { brown_planthopper: 0 },
+    }) as unknown as Reading
+
+  it('fires once four complete nights grow 40 % a night (over the 30 % bound)', () => {
+    const e = engine(rule)
+    for (let k = 0; k < 4; k++)
+      expect(e.evaluate(nightReadings(k), trapCtx), `night ${k}`).toEqual([])
+    // The first reading after noon closes night 3: four complete nights.
+    const [ev] = e.evaluate([noonReading(4)], trapCtx)
+    expect(ev?.state).toBe('firing')
+    expect(ev?.value).toBeCloseTo(0.4, 6) // e^(ln 1.4) − 1, a compounded 40 %/day
+  })
+
+  it('does not fire on a slower rise (10 % a night)', () => {
+    const e = engine(rule)
+    for (let k = 0; k < 6; k++)
+      expect(e.evaluate([...nightReadings(k, 1.1), noonReading(k + 1)], trapCtx)).toEqual([])
   })
 })
