@@ -119,6 +119,30 @@ export const TrendCondition = z
 export type TrendCondition = z.infer<typeof TrendCondition>
 
 /**
+ * Sensor sanity: a metric stuck at one value for `stuck_for` (within `tolerance`), or with
+ * an implausibly low spread over `window` (`min_std_dev`; a fouled oxygen probe reads a
+ * flat line while a live pond swings by mg/L a day). It raises an equipment alert, and
+ * while it fires the device's other alerts on that metric are held back, so a broken
+ * sensor cannot wake a farmer with a false water-quality alarm. (Out-of-range values
+ * never get this far: they are quarantined.)
+ */
+export const SanityCondition = z
+  .object({
+    type: z.literal('sanity'),
+    metric: MetricName,
+    stuck_for: DurationText.optional(),
+    tolerance: z.number().nonnegative().default(0),
+    min_std_dev: z.number().positive().optional(),
+    window: DurationText.default('24h'),
+    min_points: z.number().int().min(3).max(500).default(12),
+  })
+  .refine((c) => c.stuck_for !== undefined || c.min_std_dev !== undefined, {
+    message: 'give stuck_for (a duration) or min_std_dev, or both',
+    path: ['stuck_for'],
+  })
+export type SanityCondition = z.infer<typeof SanityCondition>
+
+/**
  * No data: the device has sent nothing for `after`, or for `missed_readings` times its
  * usual interval (learned from its recent readings), whichever is longer — a dead
  * battery or lost signal. Judged on the processor's clock, so it fires even though no
@@ -141,6 +165,7 @@ export const Condition = z.discriminatedUnion('type', [
   RateOfChangeCondition,
   ProjectionCondition,
   TrendCondition,
+  SanityCondition,
   NoDataCondition,
 ])
 export type Condition = z.infer<typeof Condition>

@@ -1,6 +1,7 @@
 import { parseDuration } from '../../../shared/duration.ts'
 import type { Condition } from '../../../shared/index.ts'
 import { crossing, nextLocalTime, project, ratePerHour, trend } from './fits.ts'
+import { lowVariance, stuckValue } from './sanity.ts'
 import { breached, cleared } from './threshold.ts'
 import type { SeriesWindow } from './window.ts'
 
@@ -56,6 +57,32 @@ export function judge(
     case 'no_data':
       // Judged on the clock by the engine's silence watch, not per reading.
       return null
+    case 'sanity': {
+      const windowMs = parseDuration(c.window)
+      const points = window.points(ts - windowMs, ts)
+      const stuck = c.stuck_for
+        ? stuckValue(points, {
+            minDurationMs: parseDuration(c.stuck_for),
+            minPoints: c.min_points,
+            tolerance: c.tolerance,
+          })
+        : null
+      const flat =
+        c.min_std_dev !== undefined
+          ? lowVariance(points, { windowMs, minPoints: c.min_points, minStdDev: c.min_std_dev })
+          : null
+      if (points.length < c.min_points) return null
+      const broken = stuck !== null || flat !== null
+      return {
+        breached: broken,
+        cleared: !broken,
+        // How long it has been stuck (h), or the spread when it is only flat.
+        value: stuck ? (ts - stuck.since) / 3_600_000 : (flat?.stdDev ?? 0),
+        threshold: c.stuck_for ? parseDuration(c.stuck_for) / 3_600_000 : (c.min_std_dev ?? 0),
+        op: stuck ? 'above' : 'below',
+        extras: { stuck_at: stuck ? String(stuck.value) : '' },
+      }
+    }
     case 'trend': {
       const windowMs = parseDuration(c.window)
       const raw = window.points(ts - windowMs - DAY_MS, ts)

@@ -25,6 +25,8 @@ type PairState = {
 
 /** Event-time history per device and metric, for the conditions that look back. */
 const MIN_WINDOW_SPAN_MS = 24 * 3_600_000
+/** The condition kinds that judge a window of past readings. */
+const LOOKS_BACK = new Set(['rate_of_change', 'projection', 'trend', 'sanity'])
 const MAX_WINDOW_SPAN_MS = 14 * 24 * 3_600_000
 
 export type EvaluationContext = {
@@ -126,6 +128,13 @@ export function createRuleEngine() {
   // The longest look-back any rule needs on a metric (a night more for trends by night).
   const spans = new Map<string, number>()
   const spanFor = (metric: string) => spans.get(metric) ?? MIN_WINDOW_SPAN_MS
+  const sensorSuspect = (candidates: Rule[], deviceId: string, metric: string) =>
+    candidates.some(
+      (r) =>
+        r.condition.type === 'sanity' &&
+        r.condition.metric === metric &&
+        pairs.get(key(r.id, deviceId))?.phase === 'firing',
+    )
   const windows = new Map<string, SeriesWindow>()
   const windowOf = (deviceId: string, metric: string) => {
     const k = `${deviceId}\u0000${metric}`
@@ -152,7 +161,7 @@ export function createRuleEngine() {
       spans.clear()
       for (const r of next) {
         const c = r.condition
-        if (c.type !== 'rate_of_change' && c.type !== 'projection' && c.type !== 'trend') continue
+        if (!LOOKS_BACK.has(c.type) || !('metric' in c) || !('window' in c)) continue
         const span = Math.min(MAX_WINDOW_SPAN_MS, parseDuration(c.window) + 24 * 3_600_000)
         spans.set(c.metric, Math.max(spanFor(c.metric), span))
       }
@@ -177,18 +186,19 @@ export function createRuleEngine() {
     },
     /** Returns the alert events the readings cause, in event-time order. */
     evaluate(readings: readonly Reading[], ctx: EvaluationContext): AlertEvent[] {
-      const candidates = (byKind.get(ctx.device.kind) ?? []).filter((r) => appliesTo(r, ctx.device))
+      const candidates = (byKind.get(ctx.device.kind) ?? [])
+        .filter((r) => appliesTo(r, ctx.device))
+        // Sanity first: a sensor found broken holds back the other rules on the same reading.
+        .sort(
+          (a, b) => Number(b.condition.type === 'sanity') - Number(a.condition.type === 'sanity'),
+        )
       if (candidates.length === 0) return []
       const ordered = [...readings].sort((a, b) => a.ts - b.ts || a.seq - b.seq)
       const events: AlertEvent[] = []
       // Only the metrics some rule looks back on are kept in windows.
       const windowed = new Set(
         candidates.flatMap((r) =>
-          r.condition.type === 'rate_of_change' ||
-          r.condition.type === 'projection' ||
-          r.condition.type === 'trend'
-            ? [r.condition.metric]
-            : [],
+          LOOKS_BACK.has(r.condition.type) && 'metric' in r.condition ? [r.condition.metric] : [],
         ),
       )
       for (const reading of ordered) {
@@ -231,6 +241,13 @@ export function createRuleEngine() {
           const v = metrics.get(c.metric)
           if (v === undefined) continue
           const k = key(rule.id, ctx.device.id)
+          // A sensor judged broken cannot raise (or keep pending) a water-quality alarm.
+          if (c.type !== 'sanity' && sensorSuspect(candidates, ctx.device.id, c.metric)) {
+            const held = pairs.get(k)
+            if (held && held.phase === 'pending')
+              pairs.set(k, { ...held, phase: 'ok', pendingSince: null })
+            continue
+          }
           const state: PairState = pairs.get(k) ?? {
             phase: 'ok',
             alertId: null,

@@ -338,3 +338,60 @@ describe('trend by night: a planthopper wave building up', () => {
       expect(e.evaluate([...nightReadings(k, 1.1), noonReading(k + 1)], trapCtx)).toEqual([])
   })
 })
+
+describe('sensor sanity: a fouled oxygen probe', () => {
+  const sanity = {
+    ...base,
+    id: 'do-probe-stuck',
+    message: 'probe stuck at {stuck_at} for {value} h',
+    resolved_message: 'probe reads again',
+    condition: {
+      type: 'sanity' as const,
+      metric: 'dissolved_oxygen_mg_l',
+      stuck_for: '2h',
+      tolerance: 0.01,
+      min_points: 6,
+    },
+  }
+  const low = {
+    ...base,
+    id: 'do-low',
+    message: 'DO low',
+    condition: {
+      type: 'threshold' as const,
+      metric: 'dissolved_oxygen_mg_l',
+      op: 'below' as const,
+      value: 5.5,
+      for: '3h',
+    },
+  }
+  const both = () => {
+    const e = createRuleEngine()
+    e.setRules([Rule.parse(low), Rule.parse(sanity)])
+    return e
+  }
+
+  it('raises an equipment alert on a flat line and holds back the water-quality alarm it would cause', () => {
+    const e = both()
+    // 4 h of the same 5.00 mg/L every 10 minutes: real pond DO never holds that still.
+    const flat = Array.from({ length: 25 }, (_, i) => r(i * 10, { dissolved_oxygen_mg_l: 5.0 }))
+    const events = e.evaluate(flat, ctx)
+    expect(events.map((x) => [x.rule_id, x.state])).toEqual([['do-probe-stuck', 'firing']])
+    expect(events[0]?.message).toBe('probe stuck at 5 for 2 h')
+    // Cleaned: it moves again, the equipment alert ends.
+    const moving = [6.1, 6.3, 6.6].map((v, i) => r(250 + i * 10, { dissolved_oxygen_mg_l: v }))
+    expect(e.evaluate(moving, ctx).map((x) => [x.rule_id, x.state])).toEqual([
+      ['do-probe-stuck', 'resolved'],
+    ])
+  })
+
+  it('lets the alarm through for a pond whose oxygen really stays low but moves', () => {
+    const e = both()
+    const wavering = Array.from({ length: 25 }, (_, i) =>
+      r(i * 10, { dissolved_oxygen_mg_l: 5.0 + (i % 2 ? 0.08 : -0.08) }),
+    )
+    expect(e.evaluate(wavering, ctx).map((x) => [x.rule_id, x.state])).toEqual([
+      ['do-low', 'firing'],
+    ])
+  })
+})
