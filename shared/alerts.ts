@@ -33,6 +33,8 @@ export const AlertEvent = z.object({
   emitted_at: z.iso.datetime(),
   /** The reading was already old when it arrived (a backlog): inform, do not wake anyone. */
   late: z.boolean(),
+  /** 0 for the state change itself; 1, 2… for reminders of a firing, unacknowledged alert. */
+  reminder: z.number().int().nonnegative().default(0),
   message: z.string(),
 })
 export type AlertEvent = z.infer<typeof AlertEvent>

@@ -197,6 +197,11 @@ export const Rule = z.object({
     .min(1)
     .max(500)
     .default('Back to normal: {metric} at {device} is {value}.'),
+  /**
+   * Remind every so often while the alert fires and nobody has acknowledged it — on the
+   * clock, so reminders go on even if the device has gone silent.
+   */
+  renotify_every: DurationText.optional(),
   condition: Condition,
 })
 export type Rule = z.infer<typeof Rule>

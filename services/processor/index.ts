@@ -12,6 +12,7 @@ import { createAlertSink } from './alert-sink.ts'
 import { alertEventLine } from './line-protocol.ts'
 import { createMqttSource, type MessageSource } from './mqtt-source.ts'
 import { createDeviceDirectory, createPipeline, type PipelineStats } from './pipeline.ts'
+import { dueReminders } from './reminders.ts'
 import { createRuleEngine } from './rules/engine.ts'
 import { rebuildWindows } from './rules/rebuild.ts'
 import { createWriteBatcher } from './write-batcher.ts'
@@ -31,7 +32,7 @@ export type ProcessorConfig = {
   lateAfterMs: number
   /** How often the rules are re-read from the store. */
   rulesRefreshMs?: number
-  /** How often silent devices are looked for (no-data rules). */
+  /** How often silent devices and due reminders are looked for. */
   silenceCheckMs?: number
 }
 
@@ -108,13 +109,19 @@ export async function startProcessor(
     },
   })
 
-  // No-data rules run on the clock: a silent device sends nothing to react to.
+  // No-data rules and reminders run on the clock: a silent device sends nothing to react to.
+  async function clockTick(now: number) {
+    const silent = rules.checkSilence(now)
+    if (silent.length) await alerts.emit(silent, (e) => rules.startedAtOf(e))
+    for (const reminder of dueReminders(await deps.store.openAlerts(), rules.rules(), now)) {
+      await alerts.emit([reminder], () => now)
+      await deps.store.recordReminder(reminder.alert_id, now)
+    }
+  }
   const silenceTimer = setInterval(() => {
-    const events = rules.checkSilence(Date.now())
-    if (events.length)
-      alerts
-        .emit(events, (e) => rules.startedAtOf(e))
-        .catch((e: Error) => log.error({ err: e.message }, 'could not save no-data alerts'))
+    clockTick(Date.now()).catch((e: Error) =>
+      log.error({ err: e.message }, 'clock-driven alert check failed'),
+    )
   }, config.silenceCheckMs ?? 30_000)
   silenceTimer.unref()
 

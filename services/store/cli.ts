@@ -24,6 +24,8 @@ Usage: npm run tani -- <command> [options]      (store: --db, or TANI_DB, defaul
   service-account create NAME [--role processor|notifier|api|network-server|gateway]   prints a new secret
   rule add --file RULE.json       add or replace a rule (JSON, see shared/rules.ts)
   rule list
+  alert list                      open (firing) alerts
+  alert ack ALERT_ID --by NAME     acknowledge: reminders stop
   quarantine list [--reason REASON] [--limit N]
   quarantine stats
 `
@@ -90,6 +92,7 @@ export async function runCli(
       role: { type: 'string', default: 'processor' },
       file: { type: 'string' },
       reason: { type: 'string' },
+      by: { type: 'string' },
       limit: { type: 'string', default: '20' },
     },
   })
@@ -262,6 +265,32 @@ export async function runCli(
         ),
       )
       return
+    case 'alert list':
+      out(
+        table(
+          (await store.openAlerts()).map((a) => ({
+            alert: a.alertId,
+            rule: a.ruleId,
+            device: a.deviceId,
+            since: new Date(a.startedAt).toISOString(),
+            acknowledged: a.acknowledgedBy
+              ? `${a.acknowledgedBy} ${new Date(a.acknowledgedAt ?? 0).toISOString()}`
+              : '',
+            reminders: a.reminders,
+          })),
+        ),
+      )
+      return
+    case 'alert ack': {
+      const id = positionals[0] ?? need(values, 'id')
+      const by = need(values, 'by')
+      out(
+        (await store.acknowledgeAlert(id, by))
+          ? `alert ${id} acknowledged by ${by}`
+          : `alert ${id} is not open, or was acknowledged already`,
+      )
+      return
+    }
     case 'quarantine list': {
       const entries = await store.listQuarantine({
         reason: values.reason as QuarantineReason | undefined,

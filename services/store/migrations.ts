@@ -89,4 +89,14 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
       CREATE UNIQUE INDEX devices_dev_eui_lower ON devices(lower(dev_eui));
     `,
   },
+  {
+    version: 4,
+    name: 'alert acknowledgement and reminders',
+    sql: `
+      ALTER TABLE alerts ADD COLUMN acknowledged_at INTEGER;
+      ALTER TABLE alerts ADD COLUMN acknowledged_by TEXT;
+      ALTER TABLE alerts ADD COLUMN notified_at INTEGER;
+      ALTER TABLE alerts ADD COLUMN reminders INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ]

@@ -64,6 +64,11 @@ export type StoredAlert = {
   resolvedAt: number | null
   lastEvent: AlertEvent
   eventPublished: boolean
+  acknowledgedAt: number | null
+  acknowledgedBy: string | null
+  /** When the farmer was last told (the state change or the last reminder). */
+  notifiedAt: number | null
+  reminders: number
 }
 
 export interface FarmRepository {
@@ -110,6 +115,10 @@ export interface AlertRepository {
   markPublished(alertId: string, state: AlertEvent['state']): Promise<void>
   unpublishedEvents(): Promise<AlertEvent[]>
   getAlert(alertId: string): Promise<StoredAlert | null>
+  /** Someone has seen a firing alert: reminders stop. False if it is not open or already acknowledged. */
+  acknowledgeAlert(alertId: string, by: string, atMs?: number): Promise<boolean>
+  /** A reminder of a firing alert went out. */
+  recordReminder(alertId: string, atMs: number): Promise<void>
 }
 
 export interface QuarantineRepository {

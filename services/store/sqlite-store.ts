@@ -80,6 +80,16 @@ const toAlert = (r: Row): StoredAlert => ({
   resolvedAt: r.resolved_at === null ? null : Number(r.resolved_at),
   lastEvent: AlertEventSchema.parse(JSON.parse(String(r.last_event))),
   eventPublished: Number(r.event_published) === 1,
+  acknowledgedAt:
+    r.acknowledged_at === null || r.acknowledged_at === undefined
+      ? null
+      : Number(r.acknowledged_at),
+  acknowledgedBy:
+    r.acknowledged_by === null || r.acknowledged_by === undefined
+      ? null
+      : String(r.acknowledged_by),
+  notifiedAt: r.notified_at === null || r.notified_at === undefined ? null : Number(r.notified_at),
+  reminders: Number(r.reminders ?? 0),
 })
 
 /** Opens (creating and migrating if needed) the SQLite control-plane store. */
@@ -132,10 +142,16 @@ export function openSqliteStore(path: string): Store {
     openAlerts: db.prepare("SELECT * FROM alerts WHERE state = 'firing'"),
     getAlert: db.prepare('SELECT * FROM alerts WHERE alert_id = ?'),
     upsertAlert: db.prepare(
-      `INSERT INTO alerts (alert_id, rule_id, device_id, farm_id, severity, state, started_at, resolved_at, last_event, event_published)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
+      `INSERT INTO alerts (alert_id, rule_id, device_id, farm_id, severity, state, started_at, resolved_at, last_event, event_published, notified_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)
        ON CONFLICT(alert_id) DO UPDATE SET state = excluded.state, resolved_at = excluded.resolved_at,
-         last_event = excluded.last_event, event_published = 0`,
+         last_event = excluded.last_event, event_published = 0, notified_at = excluded.notified_at`,
+    ),
+    acknowledge: db.prepare(
+      "UPDATE alerts SET acknowledged_at = ?, acknowledged_by = ? WHERE alert_id = ? AND state = 'firing' AND acknowledged_at IS NULL",
+    ),
+    recordReminder: db.prepare(
+      'UPDATE alerts SET notified_at = ?, reminders = reminders + 1 WHERE alert_id = ?',
     ),
     markPublished: db.prepare(
       'UPDATE alerts SET event_published = 1 WHERE alert_id = ? AND state = ?',
@@ -263,7 +279,14 @@ export function openSqliteStore(path: string): Store {
         startedAt,
         event.state === 'resolved' ? Date.parse(event.reading_ts) : null,
         JSON.stringify(event),
+        Date.now(),
       )
+    },
+    async acknowledgeAlert(alertId, by, atMs = Date.now()) {
+      return Number(q.acknowledge.run(atMs, by, alertId).changes) > 0
+    },
+    async recordReminder(alertId, atMs) {
+      q.recordReminder.run(atMs, alertId)
     },
     async markPublished(alertId, state) {
       q.markPublished.run(alertId, state)

@@ -116,6 +116,7 @@ function makeEvent(
     seq: f.seq,
     emitted_at: new Date(f.now).toISOString(),
     late: f.late,
+    reminder: 0,
     message: renderMessage(state === 'firing' ? rule.message : rule.resolved_message, values),
   }
 }

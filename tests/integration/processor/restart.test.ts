@@ -98,3 +98,43 @@ describe('a processor restart', () => {
     expect(events.filter((e) => e.state === 'firing')).toHaveLength(1)
   })
 })
+
+describe('reminders on the clock', () => {
+  it('remind of a firing alert until someone acknowledges it', async () => {
+    await stack.processor?.stop()
+    await stack.startProcessor({ silenceCheckMs: 100 })
+    await stack.store.putRule(
+      Rule.parse({
+        id: 'do-critical',
+        name: 'DO critically low',
+        scope: { kind: 'pond_sensor' },
+        severity: 'critical',
+        message: 'DO {value}',
+        renotify_every: '1s',
+        condition: { type: 'threshold', metric: 'dissolved_oxygen_mg_l', op: 'below', value: 3 },
+      }),
+    )
+    await stack.processor?.reloadRules()
+    await send(0, 10, 2.1)
+    const mine = () => events.filter((e) => e.rule_id === 'do-critical')
+    await eventually(
+      mine,
+      (e) => e.filter((x) => x.reminder > 0).length >= 2,
+      'two reminders',
+      10_000,
+    )
+    const first = mine()[0]
+    expect(first).toMatchObject({ state: 'firing', reminder: 0 })
+    expect(
+      mine()
+        .slice(0, 3)
+        .map((e) => e.reminder),
+    ).toEqual([0, 1, 2])
+    expect(new Set(mine().map((e) => e.alert_id)).size).toBe(1)
+    expect(await stack.store.acknowledgeAlert(first?.alert_id as string, 'Chị Lan')).toBe(true)
+    const count = mine().length
+    await new Promise((r) => setTimeout(r, 2500))
+    // At most one reminder already on its way when the acknowledgement landed.
+    expect(mine().length - count).toBeLessThanOrEqual(1)
+  })
+})

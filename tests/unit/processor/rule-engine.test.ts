@@ -108,6 +108,10 @@ describe('threshold rule with hysteresis', () => {
         resolvedAt: null,
         lastEvent: firing as NonNullable<typeof firing>,
         eventPublished: true,
+        acknowledgedAt: null,
+        acknowledgedBy: null,
+        notifiedAt: null,
+        reminders: 0,
       },
     ])
     expect(restarted.evaluate([r(2, 1.5)], ctx)).toEqual([])
