@@ -2,7 +2,11 @@ import { z } from 'zod'
 import { DeviceKind } from './readings.ts'
 import { Severity } from './rules.ts'
 
-export const AlertState = z.enum(['firing', 'resolved'])
+/**
+ * pending: the condition holds but its `for` is not met yet (not for waking anyone);
+ * firing; resolved (also ends a pending alert that never fired).
+ */
+export const AlertState = z.enum(['pending', 'firing', 'resolved'])
 export type AlertState = z.infer<typeof AlertState>
 
 /**

@@ -202,6 +202,18 @@ export const Rule = z.object({
    * clock, so reminders go on even if the device has gone silent.
    */
   renotify_every: DurationText.optional(),
+  /**
+   * Flapping guard: once the alert has fired `changes` times within `within`, it resolves
+   * only after the condition has stayed clear for `settle` (a value hovering at the line
+   * should not ring the farmer's phone every ten minutes).
+   */
+  flap_guard: z
+    .object({
+      changes: z.number().int().min(2).max(100),
+      within: DurationText,
+      settle: DurationText,
+    })
+    .optional(),
   condition: Condition,
 })
 export type Rule = z.infer<typeof Rule>

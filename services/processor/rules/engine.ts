@@ -5,6 +5,7 @@ import type { Device, StoredAlert } from '../../store/repository.ts'
 import { metricValues } from '../line-protocol.ts'
 import { holdFor, type Judgement, judge } from './conditions.ts'
 import { unionizedAmmonia } from './derived.ts'
+import { newPair, type PairState, step } from './lifecycle.ts'
 import { createSilenceWatch } from './silence.ts'
 import { createSeriesWindow, type SeriesWindow } from './window.ts'
 
@@ -13,15 +14,6 @@ import { createSeriesWindow, type SeriesWindow } from './window.ts'
  * pair's alert state. Readings at or before the last one evaluated for a pair are
  * skipped: a redelivered message or a repeated sequence number changes nothing.
  */
-
-type PairState = {
-  /** ok → pending (the condition holds, `for` not yet met) → firing → ok. */
-  phase: 'ok' | 'pending' | 'firing'
-  alertId: string | null
-  startedAt: number | null
-  pendingSince: number | null
-  lastTs: number
-}
 
 /** Event-time history per device and metric, for the conditions that look back. */
 const MIN_WINDOW_SPAN_MS = 24 * 3_600_000
@@ -178,11 +170,12 @@ export function createRuleEngine() {
     restore(open: StoredAlert[]) {
       for (const a of open)
         pairs.set(key(a.ruleId, a.deviceId), {
+          ...newPair(),
           phase: 'firing',
           alertId: a.alertId,
           startedAt: a.startedAt,
-          pendingSince: null,
           lastTs: Date.parse(a.lastEvent.reading_ts),
+          starts: [a.startedAt],
         })
     },
     /** Returns the alert events the readings cause, in event-time order. */
@@ -245,17 +238,24 @@ export function createRuleEngine() {
           // A sensor judged broken cannot raise (or keep pending) a water-quality alarm.
           if (c.type !== 'sanity' && sensorSuspect(candidates, ctx.device.id, c.metric)) {
             const held = pairs.get(k)
-            if (held && held.phase === 'pending')
-              pairs.set(k, { ...held, phase: 'ok', pendingSince: null })
+            if (held?.phase === 'pending' && held.alertId) {
+              events.push(
+                makeEvent(rule, held.alertId, 'resolved', {
+                  device: ctx.device,
+                  siteName: ctx.siteName || (ctx.device.siteId ?? ''),
+                  metric: c.metric,
+                  judgement: { value: v, threshold: 0, op: 'above' },
+                  readingTs: reading.ts,
+                  seq: reading.seq,
+                  now: ctx.now,
+                  late: ctx.now - reading.ts > ctx.lateAfterMs,
+                }),
+              )
+              pairs.set(k, { ...held, phase: 'ok', pendingSince: null, alertId: null })
+            }
             continue
           }
-          const state: PairState = pairs.get(k) ?? {
-            phase: 'ok',
-            alertId: null,
-            startedAt: null,
-            pendingSince: null,
-            lastTs: -Infinity,
-          }
+          const state: PairState = pairs.get(k) ?? newPair()
           if (reading.ts <= state.lastTs) continue
           state.lastTs = reading.ts
           pairs.set(k, state)
@@ -264,26 +264,9 @@ export function createRuleEngine() {
             timeZone: ctx.timeZone ?? DEFAULT_TIME_ZONE,
           })
           if (!j) continue
-          let transition: AlertEvent['state'] | null = null
-          if (state.phase === 'firing') {
-            if (j.cleared) {
-              state.phase = 'ok'
-              transition = 'resolved'
-            }
-          } else if (j.breached) {
-            if (state.phase === 'ok') state.pendingSince = reading.ts
-            state.phase = 'pending'
-            if (reading.ts - (state.pendingSince ?? reading.ts) >= holdFor(c)) {
-              state.phase = 'firing'
-              state.startedAt = reading.ts
-              state.alertId = alertIdFor(rule.id, ctx.device.id, reading.ts)
-              transition = 'firing'
-            }
-          } else {
-            // The condition let go before `for` was met: nothing to report.
-            state.phase = 'ok'
-            state.pendingSince = null
-          }
+          const transition = step(state, j, reading.ts, rule, holdFor(c), (startTs) =>
+            alertIdFor(rule.id, ctx.device.id, startTs),
+          )
           if (!transition || !state.alertId || state.startedAt === null) continue
           events.push(
             makeEvent(rule, state.alertId, transition, {
@@ -324,10 +307,10 @@ export function createRuleEngine() {
           if (state?.phase === 'firing') continue
           const alertId = alertIdFor(rule.id, h.device.id, h.lastTs)
           pairs.set(k, {
+            ...(state ?? newPair()),
             phase: 'firing',
             alertId,
             startedAt: nowMs,
-            pendingSince: null,
             lastTs: state?.lastTs ?? h.lastTs,
           })
           events.push(

@@ -80,14 +80,16 @@ describe('ready scenarios with the default rules', () => {
       (e) => e.some((x) => x.state === 'resolved'),
       'the leak alert to resolve',
     )
-    expect(leak.map((e) => e.state)).toEqual(['firing', 'resolved'])
-    const firedAt = Date.parse(leak[0]?.reading_ts ?? '')
+    // Pending for the rule's 10 minutes, then firing, then resolved — one alert throughout.
+    expect(leak.map((e) => e.state)).toEqual(['pending', 'firing', 'resolved'])
+    expect(new Set(leak.map((e) => e.alert_id)).size).toBe(1)
+    const firedAt = Date.parse(leak[1]?.reading_ts ?? '')
     const leakAt = Date.parse('2026-03-05T10:00:00+07:00')
     const repairedAt = Date.parse('2026-03-06T09:00:00+07:00')
     // After the crack, within the rule's 10 minutes plus the readings' 5-minute interval.
     expect(firedAt).toBeGreaterThan(leakAt)
     expect(firedAt - leakAt).toBeLessThanOrEqual(25 * 60_000)
-    expect(Date.parse(leak[1]?.reading_ts ?? '')).toBeGreaterThanOrEqual(repairedAt)
-    expect(leak[0]?.message).toMatch(/L\/min is flowing at .* with the valve closed/)
+    expect(Date.parse(leak[2]?.reading_ts ?? '')).toBeGreaterThanOrEqual(repairedAt)
+    expect(leak[1]?.message).toMatch(/L\/min is flowing at .* with the valve closed/)
   })
 })

@@ -53,28 +53,30 @@ describe('threshold with `for`', () => {
 
   it('stays pending until the condition has held for the whole duration, then fires', () => {
     const e = engine(rule)
-    expect(
-      e.evaluate(
-        [r(0, { dissolved_oxygen_mg_l: 3.9 }), r(10, { dissolved_oxygen_mg_l: 3.8 })],
-        ctx,
-      ),
-    ).toEqual([])
-    // 20 minutes after the first low reading: exactly at `for`, it fires.
+    const [pending, ...rest] = e.evaluate(
+      [r(0, { dissolved_oxygen_mg_l: 3.9 }), r(10, { dissolved_oxygen_mg_l: 3.8 })],
+      ctx,
+    )
+    expect(pending?.state).toBe('pending')
+    expect(rest).toEqual([])
+    // 20 minutes after the first low reading: exactly at `for`, it fires, as the same alert.
     const [ev] = e.evaluate([r(20, { dissolved_oxygen_mg_l: 3.7 })], ctx)
     expect(ev?.state).toBe('firing')
+    expect(ev?.alert_id).toBe(pending?.alert_id)
     expect(ev?.reading_ts).toBe(new Date(T0 + 20 * MIN).toISOString())
   })
 
   it('starts counting again when a reading lets go before `for` is met', () => {
     const e = engine(rule)
-    e.evaluate([r(0, { dissolved_oxygen_mg_l: 3.9 }), r(10, { dissolved_oxygen_mg_l: 4.1 })], ctx)
+    const states = (rs: Reading[]) => e.evaluate(rs, ctx).map((x) => x.state)
+    // The pending alert ends quietly when the value recovers.
     expect(
-      e.evaluate(
-        [r(20, { dissolved_oxygen_mg_l: 3.9 }), r(30, { dissolved_oxygen_mg_l: 3.9 })],
-        ctx,
-      ),
-    ).toEqual([])
-    expect(e.evaluate([r(40, { dissolved_oxygen_mg_l: 3.9 })], ctx)[0]?.state).toBe('firing')
+      states([r(0, { dissolved_oxygen_mg_l: 3.9 }), r(10, { dissolved_oxygen_mg_l: 4.1 })]),
+    ).toEqual(['pending', 'resolved'])
+    expect(
+      states([r(20, { dissolved_oxygen_mg_l: 3.9 }), r(30, { dissolved_oxygen_mg_l: 3.9 })]),
+    ).toEqual(['pending'])
+    expect(states([r(40, { dissolved_oxygen_mg_l: 3.9 })])).toEqual(['firing'])
   })
 })
 
@@ -376,8 +378,14 @@ describe('sensor sanity: a fouled oxygen probe', () => {
     // 4 h of the same 5.00 mg/L every 10 minutes: real pond DO never holds that still.
     const flat = Array.from({ length: 25 }, (_, i) => r(i * 10, { dissolved_oxygen_mg_l: 5.0 }))
     const events = e.evaluate(flat, ctx)
-    expect(events.map((x) => [x.rule_id, x.state])).toEqual([['do-probe-stuck', 'firing']])
-    expect(events[0]?.message).toBe('probe stuck at 5 for 2 h')
+    // The low reading starts a pending alarm; once the probe is judged stuck, it ends
+    // without ever firing.
+    expect(events.map((x) => [x.rule_id, x.state])).toEqual([
+      ['do-low', 'pending'],
+      ['do-probe-stuck', 'firing'],
+      ['do-low', 'resolved'],
+    ])
+    expect(events[1]?.message).toBe('probe stuck at 5 for 2 h')
     // Cleaned: it moves again, the equipment alert ends.
     const moving = [6.1, 6.3, 6.6].map((v, i) => r(250 + i * 10, { dissolved_oxygen_mg_l: v }))
     expect(e.evaluate(moving, ctx).map((x) => [x.rule_id, x.state])).toEqual([
@@ -391,7 +399,34 @@ describe('sensor sanity: a fouled oxygen probe', () => {
       r(i * 10, { dissolved_oxygen_mg_l: 5.0 + (i % 2 ? 0.08 : -0.08) }),
     )
     expect(e.evaluate(wavering, ctx).map((x) => [x.rule_id, x.state])).toEqual([
+      ['do-low', 'pending'],
       ['do-low', 'firing'],
+    ])
+  })
+})
+
+describe('flapping guard', () => {
+  it('after three firings within 2 h, resolves only once the value has stayed clear for 30 min', () => {
+    const e = engine({
+      ...base,
+      flap_guard: { changes: 3, within: '2h', settle: '30m' },
+      condition: { type: 'threshold', metric: 'dissolved_oxygen_mg_l', op: 'below', value: 4 },
+    })
+    // Hovering at the line: 3.9, 4.1, 3.9, 4.1 … every 10 minutes for 100 minutes.
+    const hover = Array.from({ length: 10 }, (_, i) =>
+      r(i * 10, { dissolved_oxygen_mg_l: i % 2 ? 4.1 : 3.9 }),
+    )
+    const states = e.evaluate(hover, ctx).map((x) => x.state)
+    expect(states).toEqual(['firing', 'resolved', 'firing', 'resolved', 'firing'])
+    // Then it stays clear: 20 minutes is not enough, 30 is.
+    expect(
+      e.evaluate(
+        [r(100, { dissolved_oxygen_mg_l: 4.2 }), r(110, { dissolved_oxygen_mg_l: 4.2 })],
+        ctx,
+      ),
+    ).toEqual([])
+    expect(e.evaluate([r(120, { dissolved_oxygen_mg_l: 4.2 })], ctx).map((x) => x.state)).toEqual([
+      'resolved',
     ])
   })
 })
