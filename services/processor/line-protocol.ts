@@ -163,3 +163,32 @@ export function alertEventLine(e: AlertEvent): string {
     Date.parse(e.reading_ts),
   )
 }
+
+/** A projection against what happened, at the time it was for (`forecast_error`). */
+export function forecastLine(f: {
+  ruleId: string
+  device: { id: string; farmId: string; siteId: string | null }
+  metric: string
+  madeAt: number
+  targetTs: number
+  projected: number
+  observed: number
+}): string {
+  return line(
+    'forecast_error',
+    {
+      farm: f.device.farmId,
+      site: f.device.siteId,
+      device: f.device.id,
+      rule: f.ruleId,
+      metric: f.metric,
+    },
+    {
+      projected: f.projected,
+      observed: f.observed,
+      error: f.projected - f.observed,
+      lead_h: (f.targetTs - f.madeAt) / 3_600_000,
+    },
+    f.targetTs,
+  )
+}

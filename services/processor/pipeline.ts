@@ -14,7 +14,7 @@ import { type LorawanUplink, validateLorawan } from './decoders/lorawan-reading.
 import { decodeNative, type NativeMessage, validateNative } from './decoders/native.ts'
 import { decodeTts } from './decoders/tts.ts'
 import type { DeviceDirectory } from './device-directory.ts'
-import { type DeviceTags, readingLines, statusLine } from './line-protocol.ts'
+import { type DeviceTags, forecastLine, readingLines, statusLine } from './line-protocol.ts'
 import type { SourceMessage } from './mqtt-source.ts'
 import type { RuleEngine } from './rules/engine.ts'
 import type { WriteBatcher } from './write-batcher.ts'
@@ -140,6 +140,13 @@ export function createPipeline(deps: PipelineDeps) {
       now: now(),
       lateAfterMs: deps.lateAfterMs,
     })
+    const forecasts = deps.rules.drainForecasts()
+    if (forecasts.length)
+      deps.batcher.add({
+        lines: forecasts.map(forecastLine),
+        onWritten: () => {},
+        onRejected: (reason) => log.warn({ reason }, 'forecast errors not recorded'),
+      })
     if (events.length === 0) return
     stats.alertEvents += events.length
     await deps.alerts.emit(events, (e) => deps.rules.startedAtOf(e))

@@ -20,6 +20,10 @@ export type Judgement = {
   op: 'above' | 'below'
   /** Extra message placeholders (a projection's times). */
   extras?: Record<string, string>
+  /** A projection's value and the time it is for. */
+  projection?: { value: number; targetTs: number }
+  /** A projection rule outside its hours: the night it judged is over. */
+  nightOver?: boolean
 }
 
 export type JudgeContext = { ts: number; timeZone: string }
@@ -145,7 +149,15 @@ export function judge(
       const active = start <= end ? now >= start && now < end : now >= start || now < end
       // Outside the judged hours (the night is over): nothing to warn about, and an open
       // warning ends.
-      if (!active) return { breached: false, cleared: true, value, threshold: c.bound, op: c.op }
+      if (!active)
+        return {
+          breached: false,
+          cleared: true,
+          value,
+          threshold: c.bound,
+          op: c.op,
+          nightOver: true,
+        }
       const toTs = nextLocalTime(ts, byH, byM, at.timeZone)
       const opts = {
         fit: c.fit,
@@ -165,6 +177,7 @@ export function judge(
         value: projection.value,
         threshold: c.bound,
         op: c.op,
+        projection: { value: projection.value, targetTs: toTs },
         extras: {
           by: c.by,
           reached_at: crossesAt === null ? c.by : localClock(crossesAt, at.timeZone),

@@ -61,6 +61,22 @@ export function renderMessage(template: string, values: Record<string, string>):
 
 const DEFAULT_TIME_ZONE = 'Asia/Ho_Chi_Minh'
 
+/**
+ * How far to trust a projection: the night's first projection against what the pond
+ * actually reached by the target time. Kept as a series (forecast_error) every morning.
+ */
+export type ForecastRecord = {
+  ruleId: string
+  device: Device
+  metric: string
+  /** When the projection was made, and the time it was for. */
+  madeAt: number
+  targetTs: number
+  projected: number
+  /** The lowest (or highest, for `above`) value the metric reached by the target time. */
+  observed: number
+}
+
 type EventFacts = {
   device: Device
   siteName: string
@@ -118,6 +134,8 @@ export function createRuleEngine() {
   const byKind = new Map<DeviceKind, Rule[]>()
   const pairs = new Map<string, PairState>()
   const silence = createSilenceWatch()
+  const forecasts = new Map<string, { value: number; madeAt: number; targetTs: number }>()
+  let finished: ForecastRecord[] = []
   // The longest look-back any rule needs on a metric (a night more for trends by night).
   const spans = new Map<string, number>()
   const spanFor = (metric: string) => spans.get(metric) ?? MIN_WINDOW_SPAN_MS
@@ -264,6 +282,31 @@ export function createRuleEngine() {
             timeZone: ctx.timeZone ?? DEFAULT_TIME_ZONE,
           })
           if (!j) continue
+          if (c.type === 'projection') {
+            const open = forecasts.get(k)
+            if (j.projection && !open)
+              forecasts.set(k, {
+                value: j.projection.value,
+                madeAt: reading.ts,
+                targetTs: j.projection.targetTs,
+              })
+            if (j.nightOver && open && reading.ts >= open.targetTs) {
+              const seen = windowOf(ctx.device.id, c.metric)
+                .points(open.madeAt, open.targetTs)
+                .map((p) => p.value)
+              if (seen.length > 0)
+                finished.push({
+                  ruleId: rule.id,
+                  device: ctx.device,
+                  metric: c.metric,
+                  madeAt: open.madeAt,
+                  targetTs: open.targetTs,
+                  projected: open.value,
+                  observed: c.op === 'below' ? Math.min(...seen) : Math.max(...seen),
+                })
+              forecasts.delete(k)
+            }
+          }
           const transition = step(state, j, reading.ts, rule, holdFor(c), (startTs) =>
             alertIdFor(rule.id, ctx.device.id, startTs),
           )
@@ -359,6 +402,12 @@ export function createRuleEngine() {
     ) {
       const w = windowOf(deviceId, metric)
       for (const p of points) w.add(p)
+    },
+    /** Forecasts whose night is over since the last call (for the forecast_error series). */
+    drainForecasts(): ForecastRecord[] {
+      const out = finished
+      finished = []
+      return out
     },
     /** When an event's alert began (for the store). */
     startedAtOf(event: AlertEvent): number {

@@ -59,6 +59,19 @@ describe('ready scenarios with the default rules', () => {
     const lead = Date.parse(threshold?.reading_ts ?? '') - Date.parse(projection?.reading_ts ?? '')
     // At least two hours of warning to start the aerators.
     expect(lead).toBeGreaterThan(2 * 3_600_000)
+    // Next morning the projection is kept against what the pond reached (forecast_error).
+    const forecast = await eventually(
+      () =>
+        stack.query(
+          `SELECT projected, observed, error, lead_h FROM forecast_error WHERE rule = 'pond-dawn-crash'`,
+        ),
+      (s) => (s[0]?.values.length ?? 0) > 0,
+      'the forecast error',
+    )
+    const [, projected, observed, error, leadH] = forecast[0]?.values[0] as number[]
+    expect(observed).toBeLessThan(3)
+    expect(error).toBeCloseTo((projected as number) - (observed as number), 9)
+    expect(leadH).toBeCloseTo(9.5, 1) // made at 20:00 for 05:30
     expect(projection?.message).toMatch(
       /heading for \d+\.\d+ mg\/L by 05:30 and will pass 3 mg\/L around \d\d:\d\d/,
     )

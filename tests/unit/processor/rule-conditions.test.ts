@@ -226,6 +226,25 @@ describe('projection: the dawn-crash warning', () => {
     expect(flat.evaluate(level, night)).toEqual([])
   })
 
+  it('records the first projection of the night against the dawn minimum, once the night is over', () => {
+    const e = engine(rule)
+    // Readings every 30 min from 18:00 to 05:00: the night is not over yet.
+    e.evaluate(
+      Array.from({ length: 23 }, (_, h) => decay(h)),
+      night,
+    )
+    expect(e.drainForecasts()).toEqual([])
+    // The 05:30 reading ends it.
+    e.evaluate([decay(23)], night)
+    const [f] = e.drainForecasts()
+    expect(f?.madeAt).toBe(DUSK + 2 * HOUR) // 20:00, the first projection
+    expect(f?.targetTs).toBe(DUSK + 11.5 * HOUR) // 05:30
+    expect(f?.projected).toBeCloseTo(8 * Math.exp(-1.15), 6)
+    // The decay was exactly exponential, so the log-linear projection was right.
+    expect(f?.observed).toBeCloseTo(8 * Math.exp(-1.15), 6)
+    expect(e.drainForecasts()).toEqual([])
+  })
+
   it('resolves once the night is over', () => {
     const e = engine(rule)
     e.evaluate([0, 1, 2, 3, 4].map(decay), night)
