@@ -68,7 +68,7 @@ describe('ready scenarios with the default rules', () => {
       (s) => (s[0]?.values.length ?? 0) > 0,
       'the forecast error',
     )
-    const [, projected, observed, error, leadH] = forecast[0]?.values[0] as number[]
+    const [, projected, observed, error, leadH] = (forecast[0]?.values[0] ?? []) as number[]
     expect(observed).toBeLessThan(3)
     expect(error).toBeCloseTo((projected as number) - (observed as number), 9)
     expect(leadH).toBeCloseTo(9.5, 1) // made at 20:00 for 05:30
