@@ -143,6 +143,20 @@ export const SanityCondition = z
 export type SanityCondition = z.infer<typeof SanityCondition>
 
 /**
+ * Range: the spread (highest − lowest) of the metric over `window` is above `max_spread`
+ * — a large daily pH swing means a dense algal bloom that can crash.
+ */
+export const RangeCondition = z.object({
+  type: z.literal('range'),
+  metric: MetricName,
+  max_spread: z.number().positive(),
+  clear_spread: z.number().nonnegative().optional(),
+  window: DurationText,
+  min_points: z.number().int().min(2).max(500).default(6),
+})
+export type RangeCondition = z.infer<typeof RangeCondition>
+
+/**
  * No data: the device has sent nothing for `after`, or for `missed_readings` times its
  * usual interval (learned from its recent readings), whichever is longer — a dead
  * battery or lost signal. Judged on the processor's clock, so it fires even though no
@@ -166,6 +180,7 @@ export const Condition = z.discriminatedUnion('type', [
   ProjectionCondition,
   TrendCondition,
   SanityCondition,
+  RangeCondition,
   NoDataCondition,
 ])
 export type Condition = z.infer<typeof Condition>
@@ -174,6 +189,8 @@ export const RuleScope = z.object({
   kind: DeviceKind,
   /** Limit to these farms; absent means every farm. */
   farm_ids: z.array(z.string().regex(ID_PATTERN)).optional(),
+  /** Limit to these sites (ponds, fields); absent means every site. */
+  site_ids: z.array(z.string().regex(ID_PATTERN)).optional(),
   /** Limit to these devices; absent means every device of the kind. */
   device_ids: z.array(z.string().regex(ID_PATTERN)).optional(),
 })

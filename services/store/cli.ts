@@ -42,6 +42,8 @@ function describeCondition(c: Rule['condition']): string {
       return `${c.metric} projected ${c.op} ${c.bound} by ${c.by} (${c.fit}, from ${c.from})`
     case 'trend':
       return `${c.metric} ${c.direction} over ${c.per_day}${c.relative ? '×100 %' : ''}/day over ${c.window}${c.bucket ? ` (${c.bucket})` : ''}`
+    case 'range':
+      return `${c.metric} spread over ${c.max_spread} in ${c.window}`
     case 'sanity':
       return `${c.metric} sanity (${[c.stuck_for && `stuck ${c.stuck_for}`, c.min_std_dev && `σ < ${c.min_std_dev}`].filter(Boolean).join(', ')})`
     case 'no_data':

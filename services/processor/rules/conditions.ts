@@ -61,6 +61,19 @@ export function judge(
     case 'no_data':
       // Judged on the clock by the engine's silence watch, not per reading.
       return null
+    case 'range': {
+      const points = window.points(ts - parseDuration(c.window), ts)
+      if (points.length < c.min_points) return null
+      const values = points.map((p) => p.value)
+      const spread = Math.max(...values) - Math.min(...values)
+      return {
+        breached: spread > c.max_spread,
+        cleared: spread <= (c.clear_spread ?? c.max_spread),
+        value: spread,
+        threshold: c.max_spread,
+        op: 'above',
+      }
+    }
     case 'sanity': {
       const windowMs = parseDuration(c.window)
       const points = window.points(ts - windowMs, ts)

@@ -18,7 +18,7 @@ import { createSeriesWindow, type SeriesWindow } from './window.ts'
 /** Event-time history per device and metric, for the conditions that look back. */
 const MIN_WINDOW_SPAN_MS = 24 * 3_600_000
 /** The condition kinds that judge a window of past readings. */
-const LOOKS_BACK = new Set(['rate_of_change', 'projection', 'trend', 'sanity'])
+const LOOKS_BACK = new Set(['rate_of_change', 'projection', 'trend', 'sanity', 'range'])
 const MAX_WINDOW_SPAN_MS = 14 * 24 * 3_600_000
 
 export type EvaluationContext = {
@@ -163,6 +163,8 @@ export function createRuleEngine() {
     if (!rule.enabled || rule.scope.kind !== device.kind) return false
     if (rule.scope.farm_ids && !rule.scope.farm_ids.includes(device.farmId)) return false
     if (rule.scope.device_ids && !rule.scope.device_ids.includes(device.id)) return false
+    if (rule.scope.site_ids && !(device.siteId && rule.scope.site_ids.includes(device.siteId)))
+      return false
     return true
   }
 

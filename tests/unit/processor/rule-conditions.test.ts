@@ -449,3 +449,60 @@ describe('flapping guard', () => {
     ])
   })
 })
+
+describe('range, trends with too few points, and site scope', () => {
+  it('fires on a daily pH swing over 1.0 (7.6 at dawn, 8.7 in the afternoon)', () => {
+    const e = engine({
+      ...base,
+      condition: {
+        type: 'range',
+        metric: 'ph',
+        max_spread: 1.0,
+        clear_spread: 0.8,
+        window: '24h',
+        min_points: 4,
+      },
+    })
+    const day = [7.6, 7.9, 8.3, 8.5].map((ph, i) => r(i * 180, { ph }))
+    expect(e.evaluate(day, ctx)).toEqual([]) // spread 0.9
+    const [ev] = e.evaluate([r(720, { ph: 8.7 })], ctx) // spread 1.1
+    expect(ev).toMatchObject({ state: 'firing', op: 'above', threshold: 1 })
+    expect(ev?.value).toBeCloseTo(1.1, 9)
+  })
+
+  it('does not judge a trend on fewer points than min_points', () => {
+    const e = engine({
+      ...base,
+      condition: {
+        type: 'trend',
+        metric: 'ph',
+        direction: 'rising',
+        per_day: 0.01,
+        window: '2d',
+        min_points: 4,
+      },
+    })
+    expect(
+      e.evaluate(
+        [7, 7.5, 8].map((ph, i) => r(i * 600, { ph })),
+        ctx,
+      ),
+    ).toEqual([])
+    expect(e.evaluate([r(1800, { ph: 8.5 })], ctx)[0]?.state).toBe('firing')
+  })
+
+  it('applies a rule scoped to sites only there', () => {
+    const rule = {
+      ...base,
+      scope: { kind: 'pond_sensor' as const, site_ids: ['pond-9'] },
+      condition: { type: 'threshold' as const, metric: 'ph', op: 'above' as const, value: 9 },
+    }
+    expect(engine(rule).evaluate([r(0, { ph: 9.5 })], ctx)).toEqual([])
+    expect(
+      engine({ ...rule, scope: { kind: 'pond_sensor', site_ids: ['pond-2'] } }).evaluate(
+        [r(0, { ph: 9.5 })],
+        ctx,
+      ),
+    ).toHaveLength(1)
+  })
+})
