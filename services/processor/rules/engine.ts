@@ -4,6 +4,7 @@ import type { AlertEvent, DeviceKind, Reading, Rule } from '../../../shared/inde
 import type { Device, StoredAlert } from '../../store/repository.ts'
 import { metricValues } from '../line-protocol.ts'
 import { holdFor, type Judgement, judge } from './conditions.ts'
+import { createDegreeDays } from './degree-days.ts'
 import { unionizedAmmonia } from './derived.ts'
 import { newPair, type PairState, step } from './lifecycle.ts'
 import { createSilenceWatch } from './silence.ts'
@@ -134,6 +135,7 @@ export function createRuleEngine() {
   const byKind = new Map<DeviceKind, Rule[]>()
   const pairs = new Map<string, PairState>()
   const silence = createSilenceWatch()
+  const degreeDays = createDegreeDays()
   const forecasts = new Map<string, { value: number; madeAt: number; targetTs: number }>()
   let finished: ForecastRecord[] = []
   // The longest look-back any rule needs on a metric (a night more for trends by night).
@@ -200,6 +202,10 @@ export function createRuleEngine() {
     },
     /** Returns the alert events the readings cause, in event-time order. */
     evaluate(readings: readonly Reading[], ctx: EvaluationContext): AlertEvent[] {
+      // Degree-days need every weather reading and trap catch of the farm, rules or not.
+      if (ctx.device.kind === 'env_sensor' || ctx.device.kind === 'pest_trap')
+        for (const reading of readings)
+          degreeDays.observe(ctx.device, reading, ctx.timeZone ?? DEFAULT_TIME_ZONE)
       const candidates = (byKind.get(ctx.device.kind) ?? [])
         .filter((r) => appliesTo(r, ctx.device))
         // Sanity first: a sensor found broken holds back the other rules on the same reading.
@@ -217,6 +223,10 @@ export function createRuleEngine() {
       )
       for (const reading of ordered) {
         const metrics = metricsOf(reading)
+        const zone = ctx.timeZone ?? DEFAULT_TIME_ZONE
+        if (ctx.device.kind === 'env_sensor')
+          for (const [name, dd] of degreeDays.metrics(ctx.device.farmId, reading.ts, zone))
+            metrics.set(name, dd)
         for (const metric of windowed) {
           const v = metrics.get(metric)
           if (v !== undefined)

@@ -506,3 +506,66 @@ describe('range, trends with too few points, and site scope', () => {
     ).toHaveLength(1)
   })
 })
+
+describe('degree-days since the biofix', () => {
+  const env: Device = { ...device, id: 'env-01', kind: 'env_sensor', name: 'Weather station' }
+  const trap: Device = { ...device, id: 'trap-01', kind: 'pest_trap', name: 'Light trap' }
+  const zone = { ...ctx, timeZone: 'Asia/Ho_Chi_Minh' }
+  // Local midnight of 2026-08-01 in Vietnam.
+  const DAY0 = Date.parse('2026-07-31T17:00:00Z')
+  const at = (day: number, hour: number) => DAY0 + day * 24 * HOUR + hour * HOUR
+  const catchOn = (day: number, n: number): Reading =>
+    ({
+      ts: at(day, 22),
+      seq: day,
+      battery_pct: 90,
+      rssi_dbm: -80,
+      trap_id: 't',
+      attractant: 'light_uv',
+      interval_s: 3600,
+      counts: { brown_planthopper: n },
+    }) as unknown as Reading
+  // Each day: 24 °C at 05:00, 32 °C at 14:00.
+  const weather = (day: number): Reading[] =>
+    [
+      [5, 24],
+      [14, 32],
+    ].map(
+      ([h, t]) =>
+        ({
+          ts: at(day, h as number),
+          seq: day * 10 + (h as number),
+          battery_pct: 90,
+          rssi_dbm: -80,
+          air_temp_c: t,
+        }) as Reading,
+    )
+
+  it('counts from the first sustained catch, single-sine between 11 and 32 °C (17 a day here)', () => {
+    const e = createRuleEngine()
+    e.setRules([
+      Rule.parse({
+        ...base,
+        scope: { kind: 'env_sensor' },
+        message: '{value} degree-days since the first catches',
+        condition: {
+          type: 'threshold',
+          metric: 'degree_days.brown_planthopper',
+          op: 'above',
+          value: 50,
+        },
+      }),
+    ])
+    // Two nights with 20+ planthoppers: the biofix is the first of them (day 1, 1 August + 1).
+    e.evaluate([catchOn(0, 5)], { ...zone, device: trap })
+    e.evaluate([catchOn(1, 30), catchOn(2, 45)], { ...zone, device: trap })
+    // 24/32 °C days: between both thresholds, so (24 + 32)/2 − 11 = 17 degree-days a day.
+    const fired: string[] = []
+    for (let day = 0; day < 6; day++) {
+      const evs = e.evaluate(weather(day), { ...zone, device: env })
+      fired.push(...evs.map((x) => `${day}:${x.state}:${x.value}`))
+    }
+    // Days 1, 2, 3 complete by day 4: 51 > 50.
+    expect(fired).toEqual(['4:firing:51'])
+  })
+})
