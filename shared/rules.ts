@@ -17,9 +17,11 @@ export const MetricName = z
 /**
  * Metrics computed from a reading, usable in any condition: `nh3_mg_l`, the un-ionized
  * ammonia (as NH3-N) from total ammonia nitrogen, pH and water temperature; and
- * `leak_flow_l_min`, the flow while the valve is closed (no value while it is open).
+ * `leak_flow_l_min`, the flow while the valve is closed (no value while it is open); and
+ * `flow_per_bar`, flow divided by line pressure while the valve is open (a blocked line
+ * passes less water per bar).
  */
-export const derivedMetrics = ['nh3_mg_l', 'leak_flow_l_min'] as const
+export const derivedMetrics = ['nh3_mg_l', 'leak_flow_l_min', 'flow_per_bar'] as const
 
 /**
  * Threshold: fires when the metric is above (or below) `value`; resolves when it is
@@ -157,6 +159,22 @@ export const RangeCondition = z.object({
 export type RangeCondition = z.infer<typeof RangeCondition>
 
 /**
+ * Deviation: the metric is below (or above) `percent` of its own median over `window` —
+ * a drop from the device's usual, where no fixed number fits every site (a blocked drip
+ * line delivers much less flow per bar of pressure than the same line did last week).
+ */
+export const DeviationCondition = z.object({
+  type: z.literal('deviation'),
+  metric: MetricName,
+  op: z.enum(['below', 'above']),
+  percent: z.number().positive().max(1000),
+  clear_percent: z.number().positive().max(1000).optional(),
+  window: DurationText,
+  min_points: z.number().int().min(3).max(500).default(6),
+})
+export type DeviationCondition = z.infer<typeof DeviationCondition>
+
+/**
  * No data: the device has sent nothing for `after`, or for `missed_readings` times its
  * usual interval (learned from its recent readings), whichever is longer — a dead
  * battery or lost signal. Judged on the processor's clock, so it fires even though no
@@ -181,6 +199,7 @@ export const Condition = z.discriminatedUnion('type', [
   TrendCondition,
   SanityCondition,
   RangeCondition,
+  DeviationCondition,
   NoDataCondition,
 ])
 export type Condition = z.infer<typeof Condition>

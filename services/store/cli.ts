@@ -42,6 +42,8 @@ function describeCondition(c: Rule['condition']): string {
       return `${c.metric} projected ${c.op} ${c.bound} by ${c.by} (${c.fit}, from ${c.from})`
     case 'trend':
       return `${c.metric} ${c.direction} over ${c.per_day}${c.relative ? '×100 %' : ''}/day over ${c.window}${c.bucket ? ` (${c.bucket})` : ''}`
+    case 'deviation':
+      return `${c.metric} ${c.op} ${c.percent} % of its ${c.window} median`
     case 'range':
       return `${c.metric} spread over ${c.max_spread} in ${c.window}`
     case 'sanity':

@@ -1,3 +1,4 @@
+import { median } from 'simple-statistics'
 import { parseDuration } from '../../../shared/duration.ts'
 import type { Condition } from '../../../shared/index.ts'
 import { crossing, nextLocalTime, project, ratePerHour, trend } from './fits.ts'
@@ -61,6 +62,30 @@ export function judge(
     case 'no_data':
       // Judged on the clock by the engine's silence watch, not per reading.
       return null
+    case 'deviation': {
+      // The usual level excludes the newest point, so a sudden drop stands out against it.
+      const history = window.points(ts - parseDuration(c.window), ts).filter((p) => p.ts < ts)
+      if (history.length < c.min_points) return null
+      const usual = median(history.map((p) => p.value))
+      if (!(usual > 0)) return null
+      const pct = (value / usual) * 100
+      const clearAt = c.clear_percent ?? c.percent
+      return c.op === 'below'
+        ? {
+            breached: pct < c.percent,
+            cleared: pct >= clearAt,
+            value: pct,
+            threshold: c.percent,
+            op: 'below',
+          }
+        : {
+            breached: pct > c.percent,
+            cleared: pct <= clearAt,
+            value: pct,
+            threshold: c.percent,
+            op: 'above',
+          }
+    }
     case 'range': {
       const points = window.points(ts - parseDuration(c.window), ts)
       if (points.length < c.min_points) return null

@@ -19,7 +19,14 @@ import { createSeriesWindow, type SeriesWindow } from './window.ts'
 /** Event-time history per device and metric, for the conditions that look back. */
 const MIN_WINDOW_SPAN_MS = 24 * 3_600_000
 /** The condition kinds that judge a window of past readings. */
-const LOOKS_BACK = new Set(['rate_of_change', 'projection', 'trend', 'sanity', 'range'])
+const LOOKS_BACK = new Set([
+  'rate_of_change',
+  'projection',
+  'trend',
+  'sanity',
+  'range',
+  'deviation',
+])
 const MAX_WINDOW_SPAN_MS = 14 * 24 * 3_600_000
 
 export type EvaluationContext = {
@@ -53,6 +60,10 @@ export function metricsOf(reading: Reading): Map<string, number> {
   // open leak alert neither resolves nor flaps during an irrigation window.
   const flow = m.get('flow_l_min')
   if (flow !== undefined && m.get('valve_open') === 0) m.set('leak_flow_l_min', flow)
+  // Flow per bar while irrigating: clogged emitters pass less water at more pressure.
+  const pressure = m.get('pressure_bar')
+  if (flow !== undefined && pressure !== undefined && m.get('valve_open') === 1 && pressure > 0.2)
+    m.set('flow_per_bar', flow / pressure)
   return m
 }
 

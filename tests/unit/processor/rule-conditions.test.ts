@@ -569,3 +569,44 @@ describe('degree-days since the biofix', () => {
     expect(fired).toEqual(['4:firing:51'])
   })
 })
+
+describe('deviation: a blocked drip line (clogged-dripper-line scenario)', () => {
+  it('fires when flow per bar drops under 70 % of the line’s usual, only after the clog', async () => {
+    const { loadScenario } = await import('../../../firmware-sim/scenario.ts')
+    const { dryRun } = await import('../../../firmware-sim/dry-run.ts')
+    const s = await loadScenario(
+      `${import.meta.dirname}/../../../firmware-sim/scenarios/clogged-dripper-line.json`,
+    )
+    const readings = (dryRun(s).get('veg-1-drip') ?? []) as unknown as Reading[]
+    const drip: Device = {
+      ...device,
+      id: 'veg-1-drip',
+      kind: 'irrigation_controller',
+      name: 'Drip line 1',
+    }
+    const e = createRuleEngine()
+    e.setRules([
+      Rule.parse({
+        ...base,
+        scope: { kind: 'irrigation_controller' },
+        message: 'flow per bar at {value} % of usual',
+        condition: {
+          type: 'deviation',
+          metric: 'flow_per_bar',
+          op: 'below',
+          percent: 70,
+          clear_percent: 85,
+          window: '3d',
+          min_points: 12,
+        },
+      }),
+    ])
+    const events = readings.flatMap((r) => e.evaluate([r], { ...ctx, device: drip, now: r.ts }))
+    const clogAt = Date.parse('2026-03-06T00:00:00+07:00')
+    expect(events.length).toBeGreaterThan(0)
+    expect(events[0]?.state).toBe('firing')
+    expect(Date.parse(events[0]?.reading_ts ?? '')).toBeGreaterThan(clogAt)
+    // 60 % of the emitters blocked: roughly half the flow at more pressure.
+    expect(events[0]?.value).toBeLessThan(70)
+  })
+})
