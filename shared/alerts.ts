@@ -4,9 +4,10 @@ import { Severity } from './rules.ts'
 
 /**
  * pending: the condition holds but its `for` is not met yet (not for waking anyone);
- * firing; resolved (also ends a pending alert that never fired).
+ * firing; acknowledged (someone has seen it: reminders and escalation stop; it still
+ * fires until resolved); resolved (also ends a pending alert that never fired).
  */
-export const AlertState = z.enum(['pending', 'firing', 'resolved'])
+export const AlertState = z.enum(['pending', 'firing', 'acknowledged', 'resolved'])
 export type AlertState = z.infer<typeof AlertState>
 
 /**
@@ -37,6 +38,8 @@ export const AlertEvent = z.object({
   emitted_at: z.iso.datetime(),
   /** The reading was already old when it arrived (a backlog): inform, do not wake anyone. */
   late: z.boolean(),
+  /** Who acknowledged it, on `acknowledged` events. */
+  acknowledged_by: z.string().optional(),
   /** 0 for the state change itself; 1, 2… for reminders of a firing, unacknowledged alert. */
   reminder: z.number().int().nonnegative().default(0),
   message: z.string(),

@@ -13,6 +13,11 @@ import type { AlertRepository } from '../store/repository.ts'
 export type AlertSink = {
   /** Saves the events; resolves once they are durable (publishing continues in background). */
   emit(events: AlertEvent[], startedAt: (e: AlertEvent) => number): Promise<void>
+  /**
+   * Publishes an event without making it the alert's stored state (an acknowledgement:
+   * the alert still fires). QoS 1; resolves when the broker has it.
+   */
+  announce(event: AlertEvent): Promise<void>
   published(): number
   close(): Promise<void>
 }
@@ -81,6 +86,11 @@ export async function createAlertSink(opts: {
       for (const e of events) await opts.store.saveAlertEvent(e, startedAt(e))
       opts.record?.(events)
       for (const e of events) publish(e)
+    },
+    async announce(event) {
+      await client.publishAsync(topics.farmAlerts(event.farm_id), JSON.stringify(event), { qos: 1 })
+      publishedCount++
+      opts.record?.([event])
     },
     published: () => publishedCount,
     async close() {

@@ -117,6 +117,19 @@ export async function startProcessor(
       await alerts.emit([reminder], () => now)
       await deps.store.recordReminder(reminder.alert_id, now)
     }
+    // Acknowledgements (CLI, later the API) are announced on the bus, so the notifier
+    // stops escalating. The stored alert keeps firing until it resolves.
+    for (const a of await deps.store.unannouncedAcknowledgements()) {
+      if (a.state === 'firing')
+        await alerts.announce({
+          ...a.lastEvent,
+          state: 'acknowledged',
+          acknowledged_by: a.acknowledgedBy ?? undefined,
+          reminder: 0,
+          emitted_at: new Date(now).toISOString(),
+        })
+      await deps.store.markAcknowledgementAnnounced(a.alertId)
+    }
   }
   const silenceTimer = setInterval(() => {
     clockTick(Date.now()).catch((e: Error) =>

@@ -99,4 +99,11 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
       ALTER TABLE alerts ADD COLUMN reminders INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 5,
+    name: 'acknowledgements announced on the bus',
+    sql: `
+      ALTER TABLE alerts ADD COLUMN ack_announced INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ]

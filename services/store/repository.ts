@@ -119,6 +119,9 @@ export interface AlertRepository {
   acknowledgeAlert(alertId: string, by: string, atMs?: number): Promise<boolean>
   /** A reminder of a firing alert went out. */
   recordReminder(alertId: string, atMs: number): Promise<void>
+  /** Acknowledged alerts whose acknowledgement has not been published yet. */
+  unannouncedAcknowledgements(): Promise<StoredAlert[]>
+  markAcknowledgementAnnounced(alertId: string): Promise<void>
 }
 
 export interface QuarantineRepository {

@@ -150,6 +150,10 @@ export function openSqliteStore(path: string): Store {
     acknowledge: db.prepare(
       "UPDATE alerts SET acknowledged_at = ?, acknowledged_by = ? WHERE alert_id = ? AND state = 'firing' AND acknowledged_at IS NULL",
     ),
+    unannouncedAcks: db.prepare(
+      'SELECT * FROM alerts WHERE acknowledged_at IS NOT NULL AND ack_announced = 0',
+    ),
+    announceAck: db.prepare('UPDATE alerts SET ack_announced = 1 WHERE alert_id = ?'),
     recordReminder: db.prepare(
       'UPDATE alerts SET notified_at = ?, reminders = reminders + 1 WHERE alert_id = ?',
     ),
@@ -284,6 +288,12 @@ export function openSqliteStore(path: string): Store {
     },
     async acknowledgeAlert(alertId, by, atMs = Date.now()) {
       return Number(q.acknowledge.run(atMs, by, alertId).changes) > 0
+    },
+    async unannouncedAcknowledgements() {
+      return (q.unannouncedAcks.all() as Row[]).map(toAlert)
+    },
+    async markAcknowledgementAnnounced(alertId) {
+      q.announceAck.run(alertId)
     },
     async recordReminder(alertId, atMs) {
       q.recordReminder.run(atMs, alertId)

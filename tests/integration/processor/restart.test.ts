@@ -132,6 +132,13 @@ describe('reminders on the clock', () => {
     ).toEqual([0, 1, 2])
     expect(new Set(mine().map((e) => e.alert_id)).size).toBe(1)
     expect(await stack.store.acknowledgeAlert(first?.alert_id as string, 'Chị Lan')).toBe(true)
+    // The acknowledgement is announced on the bus (the notifier stops escalating).
+    const ack = await eventually(
+      () => mine().find((e) => e.state === 'acknowledged'),
+      (e) => e !== undefined,
+      'the acknowledged event',
+    )
+    expect(ack).toMatchObject({ alert_id: first?.alert_id, acknowledged_by: 'Chị Lan' })
     const count = mine().length
     await new Promise((r) => setTimeout(r, 2500))
     // At most one reminder already on its way when the acknowledgement landed.

@@ -54,6 +54,7 @@ async function setup(opts: { failQuarantineOnce?: boolean; rejectLinesWith?: str
     async emit(events, startedAt) {
       for (const e of events) await store.saveAlertEvent(e, startedAt(e))
     },
+    announce: async () => {},
     published: () => 0,
     close: async () => {},
   }
