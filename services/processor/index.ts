@@ -14,7 +14,7 @@ import { createMqttSource, type MessageSource } from './mqtt-source.ts'
 import { createDeviceDirectory, createPipeline, type PipelineStats } from './pipeline.ts'
 import { dueReminders } from './reminders.ts'
 import { createRuleEngine } from './rules/engine.ts'
-import { rebuildWindows } from './rules/rebuild.ts'
+import { rebuildDegreeDays, rebuildWindows } from './rules/rebuild.ts'
 import { createWriteBatcher } from './write-batcher.ts'
 
 export type ProcessorConfig = {
@@ -78,8 +78,11 @@ export async function startProcessor(
   }
   await reloadRules()
   rules.restore(await deps.store.openAlerts())
+  const directory = createDeviceDirectory(deps.store)
   try {
-    await rebuildWindows(rules, createInfluxQuery(config.influx), log)
+    const influxQuery = createInfluxQuery(config.influx)
+    await rebuildWindows(rules, influxQuery, log)
+    await rebuildDegreeDays(rules, influxQuery, directory, log)
   } catch (err) {
     // InfluxDB away at start: the windows fill up again from new readings.
     log.warn({ err: (err as Error).message }, 'could not rebuild rule windows from InfluxDB')
@@ -140,7 +143,7 @@ export async function startProcessor(
 
   const pipeline = createPipeline({
     store: deps.store,
-    devices: createDeviceDirectory(deps.store),
+    devices: directory,
     batcher,
     rules,
     alerts,

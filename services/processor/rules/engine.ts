@@ -417,6 +417,16 @@ export function createRuleEngine() {
       }
       return [...needs].map(([kind, n]) => ({ kind, metrics: [...n.metrics], spanMs: n.spanMs }))
     },
+    /** Whether any enabled rule uses degree-days (a restart then replays their inputs). */
+    usesDegreeDays: () =>
+      rules.some(
+        (r) =>
+          r.enabled && 'metric' in r.condition && r.condition.metric.startsWith('degree_days.'),
+      ),
+    /** Replays stored weather and trap readings into the farm's degree-days (after a restart). */
+    replayForDegreeDays(device: Device, readings: Reading[], timeZone: string) {
+      for (const r of readings) degreeDays.observe(device, r, timeZone)
+    },
     /** Puts stored points back in a device's window (after a restart); judges nothing. */
     seedWindow(
       deviceId: string,

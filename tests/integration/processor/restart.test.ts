@@ -2,7 +2,12 @@ import type { MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ProvisionedDevice } from '../../../services/store/provisioning.ts'
 import { rotateServiceAccount } from '../../../services/store/provisioning.ts'
-import { type AlertEvent, AlertEvent as AlertEventSchema, Rule } from '../../../shared/index.ts'
+import {
+  type AlertEvent,
+  AlertEvent as AlertEventSchema,
+  type Reading,
+  Rule,
+} from '../../../shared/index.ts'
 import { eventually, type Stack, seedFarm, startStack } from '../../harness/stack.ts'
 
 /** Rule state survives a processor restart: windows come back from InfluxDB, open alerts from the store. */
@@ -60,7 +65,7 @@ beforeAll(async () => {
     password: secret,
   })
   watcher.on('message', (_t, p) => events.push(AlertEventSchema.parse(JSON.parse(p.toString()))))
-  await watcher.subscribeAsync('alerts/farm-restart', { qos: 1 })
+  await watcher.subscribeAsync('alerts/+', { qos: 1 })
   client = await stack.connectDevice(device)
 })
 afterAll(async () => {
@@ -143,5 +148,107 @@ describe('reminders on the clock', () => {
     await new Promise((r) => setTimeout(r, 2500))
     // At most one reminder already on its way when the acknowledgement landed.
     expect(mine().length - count).toBeLessThanOrEqual(1)
+  })
+})
+
+describe('degree-days survive a restart', () => {
+  it('replays the farm’s weather and trap catches from InfluxDB', async () => {
+    const [env, trap] = (await seedFarm(stack.store, 'farm-dd', [
+      { kind: 'env_sensor', count: 1 },
+      { kind: 'pest_trap', count: 1 },
+    ])) as [ProvisionedDevice, ProvisionedDevice]
+    await stack.store.putRule(
+      Rule.parse({
+        id: 'bph-dd',
+        name: 'BPH degree-days',
+        scope: { kind: 'env_sensor', farm_ids: ['farm-dd'] },
+        severity: 'info',
+        message: '{value} degree-days',
+        condition: {
+          type: 'threshold',
+          metric: 'degree_days.brown_planthopper',
+          op: 'above',
+          value: 50,
+        },
+      }),
+    )
+    await stack.processor?.reloadRules()
+    const DAY = 86_400_000
+    // Local noon today in Vietnam, and days before it.
+    const noon =
+      Math.floor((Date.now() + 7 * 3_600_000) / DAY) * DAY - 7 * 3_600_000 + 12 * 3_600_000
+    // History from before this processor started, straight into InfluxDB (as a previous
+    // run of the processor would have left it).
+    const { createInfluxWriter } = await import('../../../services/influx/client.ts')
+    const { readingLines } = await import('../../../services/processor/line-protocol.ts')
+    const { createLogger } = await import('../../../services/log.ts')
+    const writer = await createInfluxWriter(stack.influx, createLogger('silent'))
+    const tags = (d: ProvisionedDevice) => ({ farm: 'farm-dd', site: d.siteId, device: d.id })
+    const lines: string[] = []
+    let seq = 0
+    for (const d of [6, 5])
+      lines.push(
+        ...readingLines(
+          'pest_trap',
+          {
+            ts: noon - d * DAY + 10 * 3_600_000,
+            seq: ++seq,
+            battery_pct: 80,
+            rssi_dbm: -80,
+            trap_id: 't',
+            attractant: 'light_uv',
+            interval_s: 3600,
+            counts: { brown_planthopper: 30 },
+          } as unknown as Reading,
+          tags(trap),
+        ),
+      )
+    // 24 °C at dawn, 32 °C in the afternoon: 17 degree-days a day.
+    for (const d of [5, 4, 3, 2])
+      for (const [h, t] of [
+        [-7, 24],
+        [2, 32],
+      ] as const)
+        lines.push(
+          ...readingLines(
+            'env_sensor',
+            {
+              ts: noon - d * DAY + h * 3_600_000,
+              seq: ++seq,
+              battery_pct: 80,
+              rssi_dbm: -80,
+              air_temp_c: t,
+            } as unknown as Reading,
+            tags(env),
+          ),
+        )
+    await writer.write(lines)
+    await writer.close()
+    const envClient = await stack.connectDevice(env)
+    await stack.processor?.stop()
+    await stack.startProcessor()
+    const before = events.length
+    // Today's first reading: with the replayed days it is past 50 degree-days.
+    await envClient.publishAsync(
+      `devices/${env.id}/up`,
+      JSON.stringify({
+        kind: 'env_sensor',
+        ts: noon - 3 * 3_600_000,
+        seq: ++seq,
+        battery_pct: 80,
+        rssi_dbm: -80,
+        air_temp_c: 26,
+      }),
+      { qos: 1 },
+    )
+    const [ev] = await eventually(
+      () => events.slice(before).filter((e) => e.rule_id === 'bph-dd'),
+      (e) => e.length > 0,
+      'the degree-day alert after the restart',
+    )
+    expect(ev?.state).toBe('firing')
+    expect(ev?.value).toBeGreaterThan(50)
+    expect(ev?.value).toBeCloseTo(68, 6) // four complete days since the biofix
+    envClient.end()
   })
 })
