@@ -1,15 +1,15 @@
 import type { Reading } from '../../../shared/index.ts'
-import { derivedMetrics } from '../../../shared/index.ts'
 import type { InfluxQuery } from '../../influx/client.ts'
 import type { Logger } from '../../log.ts'
 import type { Device } from '../../store/repository.ts'
-import type { RuleEngine } from './engine.ts'
+import { metricsOf, type RuleEngine } from './engine.ts'
 
 /**
- * After a restart, refills the windows the rules look back on (rate of change,
- * projection) from InfluxDB, over the longest window any enabled rule needs, so a
- * restart does not forget the night's decline. Derived metrics are computed from
- * readings and are not stored, so their windows start empty.
+ * After a restart, refills the windows the rules look back on (rate, projection, trend,
+ * range, deviation, sanity) from InfluxDB, over the longest window any enabled rule needs,
+ * so a restart does not forget the night's decline. Stored points are turned back into
+ * readings, so derived metrics (ammonia, flow per bar) come back too; trap counts come
+ * per species.
  */
 export async function rebuildWindows(
   engine: RuleEngine,
@@ -17,31 +17,57 @@ export async function rebuildWindows(
   log: Logger,
 ): Promise<number> {
   let points = 0
+  const seed = (
+    device: string,
+    metric: string,
+    ps: { ts: number; value: number; seq?: number }[],
+  ) => {
+    engine.seedWindow(device, metric, ps)
+    points += ps.length
+  }
   for (const need of engine.windowNeeds()) {
-    const stored = need.metrics.filter(
-      (m) => !m.includes('.') && !(derivedMetrics as readonly string[]).includes(m),
-    )
-    if (stored.length === 0) continue
-    const fields = stored.map((m) => `"${m}"`).join(', ')
-    const seconds = Math.ceil(need.spanMs / 1000)
+    const since = `time > now() - ${Math.ceil(need.spanMs / 1000)}s`
+    if (need.kind === 'pest_trap') {
+      for (const metric of need.metrics.filter((m) => m.startsWith('counts.'))) {
+        const species = metric.slice('counts.'.length)
+        const series = await influx.query(
+          `SELECT "count", "seq" FROM pest_trap WHERE species = $species AND ${since} GROUP BY "device"`,
+          { species },
+        )
+        for (const s of series)
+          if (s.tags?.device)
+            seed(
+              s.tags.device,
+              metric,
+              s.values.map((row) => ({
+                ts: row[0] as number,
+                value: row[1] as number,
+                seq: row[2] as number,
+              })),
+            )
+      }
+      continue
+    }
     const series = await influx.query(
-      `SELECT ${fields}, "seq" FROM "${need.kind}" WHERE time > now() - ${seconds}s GROUP BY "device"`,
+      `SELECT * FROM "${need.kind}" WHERE ${since} GROUP BY "device"`,
     )
     for (const s of series) {
       const device = s.tags?.device
       if (!device) continue
-      const seqAt = s.columns.indexOf('seq')
-      for (const metric of stored) {
-        const at = s.columns.indexOf(metric)
-        const ps = s.values
-          .filter((row) => typeof row[at] === 'number')
-          .map((row) => ({
-            ts: row[0] as number,
-            value: row[at] as number,
-            seq: row[seqAt] as number,
-          }))
-        engine.seedWindow(device, metric, ps)
-        points += ps.length
+      const readings = s.values.map((row) => {
+        const r: Record<string, unknown> = {}
+        s.columns.forEach((c, k) => {
+          if (row[k] !== null) r[c === 'time' ? 'ts' : c] = row[k]
+        })
+        if (r.valve_open !== undefined) r.valve = r.valve_open === 1 ? 'open' : 'closed'
+        return r as unknown as Reading
+      })
+      for (const metric of need.metrics) {
+        const ps = readings.flatMap((r) => {
+          const v = metricsOf(r).get(metric)
+          return v === undefined ? [] : [{ ts: r.ts, value: v, seq: r.seq }]
+        })
+        seed(device, metric, ps)
       }
     }
   }
