@@ -210,6 +210,11 @@ export const RuleScope = z.object({
   farm_ids: z.array(z.string().regex(ID_PATTERN)).optional(),
   /** Limit to these sites (ponds, fields); absent means every site. */
   site_ids: z.array(z.string().regex(ID_PATTERN)).optional(),
+  /**
+   * Limit to sites carrying one of these tag values, e.g. `{ "crop_stage": ["tillering",
+   * "booting"] }` (site tags are set with `npm run tani -- site tag`).
+   */
+  site_tags: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/), z.array(z.string()).min(1)).optional(),
   /** Limit to these devices; absent means every device of the kind. */
   device_ids: z.array(z.string().regex(ID_PATTERN)).optional(),
 })

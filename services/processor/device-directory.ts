@@ -7,6 +7,8 @@ export type DeviceDirectory = {
   byDevEui(devEui: string): Promise<Device | null>
   /** The site's name for messages ("Shrimp pond A"), or its id when unknown. */
   siteName(siteId: string | null): Promise<string>
+  /** The site's tags (crop stage…), {} when none. */
+  siteTags(siteId: string | null): Promise<Record<string, string>>
   /** The farm's IANA time zone (times of day in rules are the farm's). */
   farmTimeZone(farmId: string): Promise<string>
 }
@@ -20,6 +22,7 @@ export function createDeviceDirectory(store: Store, ttlMs = 30_000): DeviceDirec
   const byEui = new Map<string, { device: Device | null; until: number }>()
   const sites = new Map<string, { name: string; until: number }>()
   const zones = new Map<string, { zone: string; until: number }>()
+  const tags = new Map<string, { tags: Record<string, string>; until: number }>()
 
   async function cached(
     cache: typeof byId,
@@ -44,6 +47,15 @@ export function createDeviceDirectory(store: Store, ttlMs = 30_000): DeviceDirec
       const name = (await store.getSite(siteId))?.name ?? siteId
       sites.set(siteId, { name, until: now + ttlMs })
       return name
+    },
+    async siteTags(siteId) {
+      if (!siteId) return {}
+      const now = Date.now()
+      const hit = tags.get(siteId)
+      if (hit && hit.until > now) return hit.tags
+      const t = (await store.getSite(siteId))?.tags ?? {}
+      tags.set(siteId, { tags: t, until: now + ttlMs })
+      return t
     },
     async farmTimeZone(farmId) {
       const now = Date.now()

@@ -136,6 +136,7 @@ export function createPipeline(deps: PipelineDeps) {
     const events = deps.rules.evaluate(readings, {
       device,
       siteName: await deps.devices.siteName(device.siteId),
+      siteTags: await deps.devices.siteTags(device.siteId),
       timeZone: await deps.devices.farmTimeZone(device.farmId),
       now: now(),
       lateAfterMs: deps.lateAfterMs,

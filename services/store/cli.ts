@@ -14,6 +14,7 @@ Usage: npm run tani -- <command> [options]      (store: --db, or TANI_DB, defaul
   farm list
   site add --farm FARM --id ID --name NAME [--kind pond|field|orchard|greenhouse|other] [--lat N --lon N]
   site list --farm FARM
+  site tag SITE KEY=VALUE [KEY=VALUE …]   e.g. crop_stage=tillering (replaces the site's tags)
   device register --farm FARM --kind KIND [--site SITE] [--count N | --id ID] [--name PREFIX]
                   [--dev-eui HEX] [--out FILE] [--mqtt-url URL]
       Prints each device's MQTT secret once (only its hash is stored). --out also writes
@@ -150,6 +151,26 @@ export async function runCli(
         longitude: num(values.lon, 'lon', 180),
       })
       out(`site ${id} added to farm ${farmId}`)
+      return
+    }
+    case 'site tag': {
+      const [siteId, ...pairs] = positionals
+      if (!siteId || pairs.length === 0)
+        throw new UsageError('site tag SITE KEY=VALUE [KEY=VALUE …]')
+      const tags: Record<string, string> = {}
+      for (const p of pairs) {
+        const m = /^([a-z][a-z0-9_]*)=(.+)$/.exec(p)
+        if (!m)
+          throw new UsageError(
+            `"${p}": tags are key=value, keys in snake_case (crop_stage=tillering)`,
+          )
+        tags[m[1] as string] = m[2] as string
+      }
+      out(
+        (await store.setSiteTags(siteId, tags))
+          ? `site ${siteId} tagged ${JSON.stringify(tags)}`
+          : `no site ${siteId}`,
+      )
       return
     }
     case 'site list':

@@ -106,4 +106,11 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
       ALTER TABLE alerts ADD COLUMN ack_announced INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 6,
+    name: 'site tags (crop stage, stock…)',
+    sql: `
+      ALTER TABLE sites ADD COLUMN tags TEXT NOT NULL DEFAULT '{}';
+    `,
+  },
 ]

@@ -15,6 +15,8 @@ export type Site = {
   kind: SiteKind
   latitude: number | null
   longitude: number | null
+  /** Free labels rules can be scoped by, e.g. { crop_stage: 'tillering', stock: 'white-leg shrimp' }. */
+  tags?: Record<string, string>
 }
 export type Device = {
   id: string
@@ -78,6 +80,8 @@ export interface FarmRepository {
   createSite(site: Site): Promise<Site>
   listSites(farmId: string): Promise<Site[]>
   getSite(id: string): Promise<Site | null>
+  /** Replaces a site's tags; false if there is no such site. */
+  setSiteTags(id: string, tags: Record<string, string>): Promise<boolean>
 }
 
 export interface DeviceRepository {

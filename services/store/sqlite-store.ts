@@ -59,6 +59,7 @@ const toSite = (r: Row): Site => ({
   kind: String(r.kind) as Site['kind'],
   latitude: r.latitude === null ? null : Number(r.latitude),
   longitude: r.longitude === null ? null : Number(r.longitude),
+  tags: JSON.parse(String(r.tags ?? '{}')) as Record<string, string>,
 })
 const toDevice = (r: Row): Device => ({
   id: String(r.id),
@@ -107,8 +108,9 @@ export function openSqliteStore(path: string): Store {
     getFarm: db.prepare('SELECT * FROM farms WHERE id = ?'),
     listFarms: db.prepare('SELECT * FROM farms ORDER BY id'),
     insertSite: db.prepare(
-      'INSERT INTO sites (id, farm_id, name, kind, latitude, longitude, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO sites (id, farm_id, name, kind, latitude, longitude, created_at, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     ),
+    setSiteTags: db.prepare('UPDATE sites SET tags = ? WHERE id = ?'),
     listSites: db.prepare('SELECT * FROM sites WHERE farm_id = ? ORDER BY id'),
     getSite: db.prepare('SELECT * FROM sites WHERE id = ?'),
     insertDevice: db.prepare(
@@ -195,8 +197,12 @@ export function openSqliteStore(path: string): Store {
         site.latitude,
         site.longitude,
         Date.now(),
+        JSON.stringify(site.tags ?? {}),
       )
-      return site
+      return { ...site, tags: site.tags ?? {} }
+    },
+    async setSiteTags(id, tags) {
+      return Number(q.setSiteTags.run(JSON.stringify(tags), id).changes) > 0
     },
     async listSites(farmId) {
       return (q.listSites.all(farmId) as Row[]).map(toSite)

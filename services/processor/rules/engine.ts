@@ -33,6 +33,8 @@ export type EvaluationContext = {
   device: Device
   /** Used in messages; the site id when absent. */
   siteName?: string
+  /** The site's tags (crop stage…), for rules scoped by them. */
+  siteTags?: Record<string, string>
   /** The farm's IANA time zone, for times of day in rules (default Asia/Ho_Chi_Minh). */
   timeZone?: string
   now: number
@@ -172,12 +174,14 @@ export function createRuleEngine() {
 
   const key = (ruleId: string, deviceId: string) => `${ruleId}\u0000${deviceId}`
 
-  function appliesTo(rule: Rule, device: Device): boolean {
+  function appliesTo(rule: Rule, device: Device, siteTags: Record<string, string> = {}): boolean {
     if (!rule.enabled || rule.scope.kind !== device.kind) return false
     if (rule.scope.farm_ids && !rule.scope.farm_ids.includes(device.farmId)) return false
     if (rule.scope.device_ids && !rule.scope.device_ids.includes(device.id)) return false
     if (rule.scope.site_ids && !(device.siteId && rule.scope.site_ids.includes(device.siteId)))
       return false
+    for (const [tag, allowed] of Object.entries(rule.scope.site_tags ?? {}))
+      if (!allowed.includes(siteTags[tag] ?? '')) return false
     return true
   }
 
@@ -218,7 +222,7 @@ export function createRuleEngine() {
         for (const reading of readings)
           degreeDays.observe(ctx.device, reading, ctx.timeZone ?? DEFAULT_TIME_ZONE)
       const candidates = (byKind.get(ctx.device.kind) ?? [])
-        .filter((r) => appliesTo(r, ctx.device))
+        .filter((r) => appliesTo(r, ctx.device, ctx.siteTags))
         // Sanity first: a sensor found broken holds back the other rules on the same reading.
         .sort(
           (a, b) => Number(b.condition.type === 'sanity') - Number(a.condition.type === 'sanity'),
@@ -244,6 +248,7 @@ export function createRuleEngine() {
             windowOf(ctx.device.id, metric).add({ ts: reading.ts, value: v, seq: reading.seq })
         }
         silence.seen(
+          ctx.siteTags ?? {},
           ctx.device,
           reading,
           ctx.now,
@@ -364,7 +369,7 @@ export function createRuleEngine() {
       for (const h of silence.devices()) {
         for (const rule of byKind.get(h.device.kind) ?? []) {
           const c = rule.condition
-          if (c.type !== 'no_data' || !appliesTo(rule, h.device)) continue
+          if (c.type !== 'no_data' || !appliesTo(rule, h.device, h.siteTags)) continue
           const limit = silence.limitMs(c, h)
           const silentMs = nowMs - h.lastArrivalMs
           if (limit === null || silentMs < limit) continue

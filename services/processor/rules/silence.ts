@@ -12,6 +12,7 @@ import type { Device } from '../../store/repository.ts'
 export type HeardFrom = {
   device: Device
   siteName: string
+  siteTags: Record<string, string>
   timeZone: string
   lastArrivalMs: number
   lastTs: number
@@ -25,6 +26,7 @@ export function createSilenceWatch() {
   const heard = new Map<string, HeardFrom>()
   return {
     seen(
+      siteTags: Record<string, string>,
       device: Device,
       reading: { ts: number; seq: number },
       arrivalMs: number,
@@ -36,6 +38,7 @@ export function createSilenceWatch() {
         heard.set(device.id, {
           device,
           siteName,
+          siteTags,
           timeZone,
           lastArrivalMs: arrivalMs,
           lastTs: reading.ts,
@@ -45,6 +48,7 @@ export function createSilenceWatch() {
         return
       }
       h.device = device
+      h.siteTags = siteTags
       h.lastArrivalMs = Math.max(h.lastArrivalMs, arrivalMs)
       if (reading.ts > h.lastTs) {
         h.gaps.push(reading.ts - h.lastTs)

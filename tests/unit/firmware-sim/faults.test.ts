@@ -29,6 +29,7 @@ const devices = {
   byDevEui: async () => null,
   siteName: async () => '',
   farmTimeZone: async () => 'Asia/Ho_Chi_Minh',
+  siteTags: async () => ({}),
 }
 
 async function reasonFor(payload: string): Promise<string> {

@@ -610,3 +610,20 @@ describe('deviation: a blocked drip line (clogged-dripper-line scenario)', () =>
     expect(events[0]?.value).toBeLessThan(70)
   })
 })
+
+describe('scope by site tags', () => {
+  it('applies a rule only at sites whose crop stage it names', () => {
+    const e = engine({
+      ...base,
+      scope: { kind: 'pond_sensor', site_tags: { crop_stage: ['tillering', 'booting'] } },
+      condition: { type: 'threshold', metric: 'ph', op: 'above', value: 9 },
+    })
+    expect(
+      e.evaluate([r(0, { ph: 9.5 })], { ...ctx, siteTags: { crop_stage: 'harvest' } }),
+    ).toEqual([])
+    expect(e.evaluate([r(10, { ph: 9.5 })], ctx)).toEqual([])
+    expect(
+      e.evaluate([r(20, { ph: 9.5 })], { ...ctx, siteTags: { crop_stage: 'booting' } }),
+    ).toHaveLength(1)
+  })
+})

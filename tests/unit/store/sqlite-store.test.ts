@@ -60,4 +60,22 @@ describe('control-plane store', () => {
     ).rejects.toBeInstanceOf(ProvisioningError)
     await store.close()
   })
+
+  it('keeps site tags for rules scoped by crop stage', async () => {
+    const store = openSqliteStore(':memory:')
+    await store.createFarm({ id: 'f', name: 'F', timezone: 'UTC' })
+    await store.createSite({
+      id: 'rice-1',
+      farmId: 'f',
+      name: 'Rice 1',
+      kind: 'field',
+      latitude: null,
+      longitude: null,
+    })
+    expect((await store.getSite('rice-1'))?.tags).toEqual({})
+    expect(await store.setSiteTags('rice-1', { crop_stage: 'tillering' })).toBe(true)
+    expect((await store.getSite('rice-1'))?.tags).toEqual({ crop_stage: 'tillering' })
+    expect(await store.setSiteTags('nope', {})).toBe(false)
+    await store.close()
+  })
 })
