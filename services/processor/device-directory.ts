@@ -11,6 +11,8 @@ export type DeviceDirectory = {
   siteTags(siteId: string | null): Promise<Record<string, string>>
   /** The farm's IANA time zone (times of day in rules are the farm's). */
   farmTimeZone(farmId: string): Promise<string>
+  /** Biofix dates set on the farm, per species. */
+  farmBiofix(farmId: string): Promise<Record<string, string>>
 }
 
 const DEFAULT_TIME_ZONE = 'Asia/Ho_Chi_Minh'
@@ -22,6 +24,7 @@ export function createDeviceDirectory(store: Store, ttlMs = 30_000): DeviceDirec
   const byEui = new Map<string, { device: Device | null; until: number }>()
   const sites = new Map<string, { name: string; until: number }>()
   const zones = new Map<string, { zone: string; until: number }>()
+  const biofixes = new Map<string, { biofix: Record<string, string>; until: number }>()
   const tags = new Map<string, { tags: Record<string, string>; until: number }>()
 
   async function cached(
@@ -56,6 +59,14 @@ export function createDeviceDirectory(store: Store, ttlMs = 30_000): DeviceDirec
       const t = (await store.getSite(siteId))?.tags ?? {}
       tags.set(siteId, { tags: t, until: now + ttlMs })
       return t
+    },
+    async farmBiofix(farmId) {
+      const now = Date.now()
+      const hit = biofixes.get(farmId)
+      if (hit && hit.until > now) return hit.biofix
+      const biofix = (await store.getFarm(farmId))?.biofix ?? {}
+      biofixes.set(farmId, { biofix, until: now + ttlMs })
+      return biofix
     },
     async farmTimeZone(farmId) {
       const now = Date.now()

@@ -137,6 +137,7 @@ export function createPipeline(deps: PipelineDeps) {
       device,
       siteName: await deps.devices.siteName(device.siteId),
       siteTags: await deps.devices.siteTags(device.siteId),
+      biofix: await deps.devices.farmBiofix(device.farmId),
       timeZone: await deps.devices.farmTimeZone(device.farmId),
       now: now(),
       lateAfterMs: deps.lateAfterMs,

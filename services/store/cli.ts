@@ -12,6 +12,7 @@ Usage: npm run tani -- <command> [options]      (store: --db, or TANI_DB, defaul
 
   farm create --id ID --name NAME [--tz Asia/Ho_Chi_Minh]
   farm list
+  farm biofix FARM SPECIES DATE|clear   set a pest's biofix (YYYY-MM-DD, farm time) for degree-days
   site add --farm FARM --id ID --name NAME [--kind pond|field|orchard|greenhouse|other] [--lat N --lon N]
   site list --farm FARM
   site tag SITE KEY=VALUE [KEY=VALUE …]   e.g. crop_stage=tillering (replaces the site's tags)
@@ -117,6 +118,15 @@ export async function runCli(
       if (await store.getFarm(id)) throw new UsageError(`farm ${id} exists already`)
       const farm = await store.createFarm({ id, name: need(values, 'name'), timezone: tz })
       out(`farm ${farm.id} created (${farm.name}, ${farm.timezone})`)
+      return
+    }
+    case 'farm biofix': {
+      const [farmId, species, date] = positionals
+      if (!farmId || !species || !date) throw new UsageError('farm biofix FARM SPECIES DATE|clear')
+      if (date !== 'clear' && !/^\d{4}-\d{2}-\d{2}$/.test(date))
+        throw new UsageError(`"${date}": the biofix is a date, YYYY-MM-DD (or clear)`)
+      const ok = await store.setFarmBiofix(farmId, species, date === 'clear' ? null : date)
+      out(ok ? `farm ${farmId}: ${species} biofix ${date}` : `no farm ${farmId}`)
       return
     }
     case 'farm list':

@@ -113,4 +113,11 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
       ALTER TABLE sites ADD COLUMN tags TEXT NOT NULL DEFAULT '{}';
     `,
   },
+  {
+    version: 7,
+    name: 'biofix dates per farm and pest',
+    sql: `
+      ALTER TABLE farms ADD COLUMN biofix TEXT NOT NULL DEFAULT '{}';
+    `,
+  },
 ]

@@ -6,7 +6,14 @@ import type { AlertEvent, DeviceKind, Rule } from '../../shared/index.ts'
  * services noticing. Methods are async so that a networked database fits.
  */
 
-export type Farm = { id: string; name: string; timezone: string; createdAt: number }
+export type Farm = {
+  id: string
+  name: string
+  timezone: string
+  createdAt: number
+  /** Biofix dates set by an agronomist, per pest species (YYYY-MM-DD, farm time). */
+  biofix?: Record<string, string>
+}
 export type SiteKind = 'pond' | 'field' | 'orchard' | 'greenhouse' | 'other'
 export type Site = {
   id: string
@@ -77,6 +84,8 @@ export interface FarmRepository {
   createFarm(farm: Omit<Farm, 'createdAt'>): Promise<Farm>
   getFarm(id: string): Promise<Farm | null>
   listFarms(): Promise<Farm[]>
+  /** Sets (or, with null, clears) a pest's biofix date on a farm; false if there is no such farm. */
+  setFarmBiofix(farmId: string, species: string, date: string | null): Promise<boolean>
   createSite(site: Site): Promise<Site>
   listSites(farmId: string): Promise<Site[]>
   getSite(id: string): Promise<Site | null>

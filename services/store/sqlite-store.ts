@@ -51,6 +51,7 @@ const toFarm = (r: Row): Farm => ({
   name: String(r.name),
   timezone: String(r.timezone),
   createdAt: Number(r.created_at),
+  biofix: JSON.parse(String(r.biofix ?? '{}')) as Record<string, string>,
 })
 const toSite = (r: Row): Site => ({
   id: String(r.id),
@@ -111,6 +112,7 @@ export function openSqliteStore(path: string): Store {
       'INSERT INTO sites (id, farm_id, name, kind, latitude, longitude, created_at, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     ),
     setSiteTags: db.prepare('UPDATE sites SET tags = ? WHERE id = ?'),
+    setFarmBiofix: db.prepare('UPDATE farms SET biofix = ? WHERE id = ?'),
     listSites: db.prepare('SELECT * FROM sites WHERE farm_id = ? ORDER BY id'),
     getSite: db.prepare('SELECT * FROM sites WHERE id = ?'),
     insertDevice: db.prepare(
@@ -184,6 +186,15 @@ export function openSqliteStore(path: string): Store {
     async getFarm(id) {
       const r = q.getFarm.get(id) as Row | undefined
       return r ? toFarm(r) : null
+    },
+    async setFarmBiofix(farmId, species, date) {
+      const r = q.getFarm.get(farmId) as Row | undefined
+      if (!r) return false
+      const biofix = toFarm(r).biofix ?? {}
+      if (date === null) delete biofix[species]
+      else biofix[species] = date
+      q.setFarmBiofix.run(JSON.stringify(biofix), farmId)
+      return true
     },
     async listFarms() {
       return (q.listFarms.all() as Row[]).map(toFarm)

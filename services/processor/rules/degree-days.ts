@@ -6,8 +6,8 @@ import { accumulateDegreeDays, detectBiofix, PEST_PRESETS } from './derived.ts'
  * Degree-days per farm and pest, as pest-monitoring services compute them: daily
  * minimum and maximum air temperature from the farm's weather stations, accumulated
  * (single-sine, Baskerville & Emin 1969) between the pest's development thresholds since
- * the biofix — the first sustained catch of that pest in the farm's light traps (two
- * nights running with 20 or more). Offered to rules as `degree_days.<species>` on the
+ * the biofix — a date the agronomist set for the farm, or else the first sustained catch
+ * of that pest in the farm's light traps (two nights running with 20 or more). Offered to rules as `degree_days.<species>` on the
  * farm's weather-station readings; complete days only.
  */
 export const BIOFIX_CATCH = { threshold: 20, consecutiveNights: 2 }
@@ -77,7 +77,12 @@ export function createDegreeDays() {
       }
     },
     /** `degree_days.<species>` for the farm, up to the last complete day before `ts`. */
-    metrics(farmId: string, ts: number, timeZone: string): Map<string, number> {
+    metrics(
+      farmId: string,
+      ts: number,
+      timeZone: string,
+      setBiofix: Record<string, string> = {},
+    ): Map<string, number> {
       const out = new Map<string, number>()
       const farm = farms.get(farmId)
       if (!farm) return out
@@ -85,8 +90,11 @@ export function createDegreeDays() {
       const days = [...farm.temps]
         .filter(([date]) => date < today)
         .map(([date, t]) => ({ date, ...t }))
-      for (const [species, biofixDate] of farm.biofix) {
+      // A date the agronomist set wins over the one detected from the traps.
+      const biofix = new Map([...farm.biofix, ...Object.entries(setBiofix)])
+      for (const [species, biofixDate] of biofix) {
         const preset = PEST_PRESETS[species as keyof typeof PEST_PRESETS]
+        if (!preset) continue
         const series = accumulateDegreeDays(days, {
           lowerC: preset.lowerC,
           upperC: preset.upperC,

@@ -33,6 +33,8 @@ export type EvaluationContext = {
   device: Device
   /** Used in messages; the site id when absent. */
   siteName?: string
+  /** Biofix dates the agronomist set on the farm, per species (YYYY-MM-DD). */
+  biofix?: Record<string, string>
   /** The site's tags (crop stage…), for rules scoped by them. */
   siteTags?: Record<string, string>
   /** The farm's IANA time zone, for times of day in rules (default Asia/Ho_Chi_Minh). */
@@ -240,7 +242,12 @@ export function createRuleEngine() {
         const metrics = metricsOf(reading)
         const zone = ctx.timeZone ?? DEFAULT_TIME_ZONE
         if (ctx.device.kind === 'env_sensor')
-          for (const [name, dd] of degreeDays.metrics(ctx.device.farmId, reading.ts, zone))
+          for (const [name, dd] of degreeDays.metrics(
+            ctx.device.farmId,
+            reading.ts,
+            zone,
+            ctx.biofix,
+          ))
             metrics.set(name, dd)
         for (const metric of windowed) {
           const v = metrics.get(metric)

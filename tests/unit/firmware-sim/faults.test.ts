@@ -30,6 +30,7 @@ const devices = {
   siteName: async () => '',
   farmTimeZone: async () => 'Asia/Ho_Chi_Minh',
   siteTags: async () => ({}),
+  farmBiofix: async () => ({}),
 }
 
 async function reasonFor(payload: string): Promise<string> {

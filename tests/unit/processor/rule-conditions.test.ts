@@ -627,3 +627,55 @@ describe('scope by site tags', () => {
     ).toHaveLength(1)
   })
 })
+
+describe('degree-days from a biofix the agronomist set', () => {
+  it('counts from the farm’s biofix date, without any trap catch', () => {
+    const env: Device = { ...device, id: 'env-02', kind: 'env_sensor', name: 'Weather station' }
+    const e = createRuleEngine()
+    e.setRules([
+      Rule.parse({
+        ...base,
+        scope: { kind: 'env_sensor' },
+        message: '{value}',
+        condition: {
+          type: 'threshold',
+          metric: 'degree_days.yellow_stem_borer',
+          op: 'above',
+          value: 20,
+        },
+      }),
+    ])
+    // Local midnight of 2026-08-01 in Vietnam; days of 24/32 °C: (24 + 32)/2 − 15 = 13 a day.
+    const DAY0 = Date.parse('2026-07-31T17:00:00Z')
+    const ctxBiofix = {
+      ...ctx,
+      device: env,
+      timeZone: 'Asia/Ho_Chi_Minh',
+      biofix: { yellow_stem_borer: '2026-08-02' },
+    }
+    const out: string[] = []
+    for (let d = 0; d < 5; d++)
+      for (const [h, t] of [
+        [5, 24],
+        [14, 32],
+      ] as const)
+        out.push(
+          ...e
+            .evaluate(
+              [
+                {
+                  ts: DAY0 + d * 24 * HOUR + h * HOUR,
+                  seq: d * 100 + h,
+                  battery_pct: 90,
+                  rssi_dbm: -80,
+                  air_temp_c: t,
+                } as Reading,
+              ],
+              ctxBiofix,
+            )
+            .map((x) => `${d}:${x.state}:${x.value}`),
+        )
+    // 2 and 3 August complete by the 4th: 26 > 20.
+    expect(out).toEqual(['3:firing:26']) // on 4 August (day index 3)
+  })
+})

@@ -78,4 +78,15 @@ describe('control-plane store', () => {
     expect(await store.setSiteTags('nope', {})).toBe(false)
     await store.close()
   })
+
+  it('keeps biofix dates per farm and pest', async () => {
+    const store = openSqliteStore(':memory:')
+    await store.createFarm({ id: 'f', name: 'F', timezone: 'UTC' })
+    expect(await store.setFarmBiofix('f', 'brown_planthopper', '2026-08-02')).toBe(true)
+    expect((await store.getFarm('f'))?.biofix).toEqual({ brown_planthopper: '2026-08-02' })
+    expect(await store.setFarmBiofix('f', 'brown_planthopper', null)).toBe(true)
+    expect((await store.getFarm('f'))?.biofix).toEqual({})
+    expect(await store.setFarmBiofix('nope', 'x', null)).toBe(false)
+    await store.close()
+  })
 })
