@@ -35,18 +35,23 @@ afterAll(async () => {
   await stack?.stop()
 })
 
+/** Plays a ready scenario at full speed through the stack; every reading acknowledged. */
+async function play(name: string) {
+  const scenario = await loadScenario(join(root, `firmware-sim/scenarios/${name}.json`))
+  const creds = await provisionScenario(stack.store, scenario, join(stack.dir, 'creds.json'))
+  const run = runScenario({
+    scenario,
+    mqttUrl: stack.mqttUrl,
+    secrets: creds.secrets,
+    speed: 'max',
+  })
+  expect((await run.done).failed).toBe(0)
+  await run.stop()
+}
+
 describe('ready scenarios with the default rules', () => {
   it('fires the dawn-crash projection before the 3 mg/L threshold rule', async () => {
-    const scenario = await loadScenario(join(root, 'firmware-sim/scenarios/cloudy-dawn-crash.json'))
-    const creds = await provisionScenario(stack.store, scenario, join(stack.dir, 'creds.json'))
-    const run = runScenario({
-      scenario,
-      mqttUrl: stack.mqttUrl,
-      secrets: creds.secrets,
-      speed: 'max',
-    })
-    expect((await run.done).failed).toBe(0)
-    await run.stop()
+    await play('cloudy-dawn-crash')
     const firing = (id: string) => events.find((e) => e.rule_id === id && e.state === 'firing')
     await eventually(
       () => firing('pond-do-critical'),
@@ -78,16 +83,7 @@ describe('ready scenarios with the default rules', () => {
   })
 
   it('irrigation-leak: flow with the valve closed fires the leak alert, which resolves after the repair', async () => {
-    const scenario = await loadScenario(join(root, 'firmware-sim/scenarios/irrigation-leak.json'))
-    const creds = await provisionScenario(stack.store, scenario, join(stack.dir, 'creds.json'))
-    const run = runScenario({
-      scenario,
-      mqttUrl: stack.mqttUrl,
-      secrets: creds.secrets,
-      speed: 'max',
-    })
-    expect((await run.done).failed).toBe(0)
-    await run.stop()
+    await play('irrigation-leak')
     const leak = await eventually(
       () => events.filter((e) => e.rule_id === 'irrigation-leak'),
       (e) => e.some((x) => x.state === 'resolved'),
