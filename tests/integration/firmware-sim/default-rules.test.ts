@@ -101,4 +101,41 @@ describe('ready scenarios with the default rules', () => {
     expect(Date.parse(leak[2]?.reading_ts ?? '')).toBeGreaterThanOrEqual(repairedAt)
     expect(leak[1]?.message).toMatch(/L\/min is flowing at .* with the valve closed/)
   })
+
+  it('backtests a rule on the stored night with the same engine: the same firing as live', async () => {
+    const { backtest } = await import('../../../services/processor/rules/backtest.ts')
+    const { createInfluxQuery } = await import('../../../services/influx/client.ts')
+    const { createDeviceDirectory } = await import(
+      '../../../services/processor/device-directory.ts'
+    )
+    const rules = JSON.parse(
+      readFileSync(join(root, 'deploy/rules/default-rules.json'), 'utf8'),
+    ) as unknown[]
+    const dawn = Rule.parse(rules.find((r) => (r as { id: string }).id === 'pond-dawn-crash'))
+    const scenario = await loadScenario(join(root, 'firmware-sim/scenarios/cloudy-dawn-crash.json'))
+    const live = events.find((e) => e.rule_id === 'pond-dawn-crash' && e.state === 'firing')
+    const result = await backtest({
+      rule: dawn,
+      from: scenario.startMs,
+      to: scenario.endMs,
+      influx: createInfluxQuery(stack.influx),
+      devices: createDeviceDirectory(stack.store),
+    })
+    expect(result.devices).toBe(1)
+    expect(result.readings).toBeGreaterThan(100)
+    const fired = result.events.find((e) => e.state === 'firing')
+    expect(fired?.reading_ts).toBe(live?.reading_ts)
+    expect(fired?.value).toBeCloseTo(live?.value as number, 9)
+    // A draft with a lower bound would have warned later, or not at all.
+    const draft = await backtest({
+      rule: { ...dawn, condition: { ...dawn.condition, bound: 1.5 } as typeof dawn.condition },
+      from: scenario.startMs,
+      to: scenario.endMs,
+      influx: createInfluxQuery(stack.influx),
+      devices: createDeviceDirectory(stack.store),
+    })
+    const draftFired = draft.events.find((e) => e.state === 'firing')
+    if (draftFired)
+      expect(Date.parse(draftFired.reading_ts)).toBeGreaterThan(Date.parse(fired?.reading_ts ?? ''))
+  })
 })
