@@ -13,73 +13,60 @@ export type DeviceDirectory = {
   farmTimeZone(farmId: string): Promise<string>
   /** Biofix dates set on the farm, per species. */
   farmBiofix(farmId: string): Promise<Record<string, string>>
+  /** What rules need to know about a device's site and farm, in one call. */
+  ruleContext(device: Device): Promise<RuleContext>
+}
+
+export type RuleContext = {
+  siteName: string
+  siteTags: Record<string, string>
+  timeZone: string
+  biofix: Record<string, string>
 }
 
 const DEFAULT_TIME_ZONE = 'Asia/Ho_Chi_Minh'
 
 const MAX_CACHED = 200_000
 
-export function createDeviceDirectory(store: Store, ttlMs = 30_000): DeviceDirectory {
-  const byId = new Map<string, { device: Device | null; until: number }>()
-  const byEui = new Map<string, { device: Device | null; until: number }>()
-  const sites = new Map<string, { name: string; until: number }>()
-  const zones = new Map<string, { zone: string; until: number }>()
-  const biofixes = new Map<string, { biofix: Record<string, string>; until: number }>()
-  const tags = new Map<string, { tags: Record<string, string>; until: number }>()
-
-  async function cached(
-    cache: typeof byId,
-    key: string,
-    load: () => Promise<Device | null>,
-  ): Promise<Device | null> {
+/** A loader whose answers are kept for `ttlMs` (the registry changes rarely; revocations within it). */
+function cachedLoader<V>(
+  ttlMs: number,
+  load: (key: string) => Promise<V>,
+): (key: string) => Promise<V> {
+  const cache = new Map<string, { value: V; until: number }>()
+  return async (key) => {
     const now = Date.now()
     const hit = cache.get(key)
-    if (hit && hit.until > now) return hit.device
-    const device = await load()
+    if (hit && hit.until > now) return hit.value
+    const value = await load(key)
     if (cache.size > MAX_CACHED) cache.clear()
-    cache.set(key, { device, until: now + ttlMs })
-    return device
+    cache.set(key, { value, until: now + ttlMs })
+    return value
   }
+}
 
-  return {
-    async siteName(siteId) {
-      if (!siteId) return ''
-      const now = Date.now()
-      const hit = sites.get(siteId)
-      if (hit && hit.until > now) return hit.name
-      const name = (await store.getSite(siteId))?.name ?? siteId
-      sites.set(siteId, { name, until: now + ttlMs })
-      return name
+export function createDeviceDirectory(store: Store, ttlMs = 30_000): DeviceDirectory {
+  const device = cachedLoader(ttlMs, (id) => store.getDevice(id))
+  const byEui = cachedLoader(ttlMs, (eui) => store.getDeviceByDevEui(eui))
+  // One read per site and per farm serves every fact the rules need of it.
+  const site = cachedLoader(ttlMs, (id) => store.getSite(id))
+  const farm = cachedLoader(ttlMs, (id) => store.getFarm(id))
+
+  const directory: DeviceDirectory = {
+    async ruleContext(d) {
+      return {
+        siteName: (await directory.siteName(d.siteId)) || (d.siteId ?? ''),
+        siteTags: await directory.siteTags(d.siteId),
+        timeZone: await directory.farmTimeZone(d.farmId),
+        biofix: await directory.farmBiofix(d.farmId),
+      }
     },
-    async siteTags(siteId) {
-      if (!siteId) return {}
-      const now = Date.now()
-      const hit = tags.get(siteId)
-      if (hit && hit.until > now) return hit.tags
-      const t = (await store.getSite(siteId))?.tags ?? {}
-      tags.set(siteId, { tags: t, until: now + ttlMs })
-      return t
-    },
-    async farmBiofix(farmId) {
-      const now = Date.now()
-      const hit = biofixes.get(farmId)
-      if (hit && hit.until > now) return hit.biofix
-      const biofix = (await store.getFarm(farmId))?.biofix ?? {}
-      biofixes.set(farmId, { biofix, until: now + ttlMs })
-      return biofix
-    },
-    async farmTimeZone(farmId) {
-      const now = Date.now()
-      const hit = zones.get(farmId)
-      if (hit && hit.until > now) return hit.zone
-      const zone = (await store.getFarm(farmId))?.timezone ?? DEFAULT_TIME_ZONE
-      zones.set(farmId, { zone, until: now + ttlMs })
-      return zone
-    },
-    get: (id) => cached(byId, id, () => store.getDevice(id)),
-    byDevEui(devEui) {
-      const key = devEui.toLowerCase()
-      return cached(byEui, key, () => store.getDeviceByDevEui(key))
-    },
+    siteName: async (siteId) => (siteId ? ((await site(siteId))?.name ?? siteId) : ''),
+    siteTags: async (siteId) => (siteId ? ((await site(siteId))?.tags ?? {}) : {}),
+    farmTimeZone: async (farmId) => (await farm(farmId))?.timezone ?? DEFAULT_TIME_ZONE,
+    farmBiofix: async (farmId) => (await farm(farmId))?.biofix ?? {},
+    get: device,
+    byDevEui: (devEui) => byEui(devEui.toLowerCase()),
   }
+  return directory
 }

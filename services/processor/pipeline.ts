@@ -135,10 +135,7 @@ export function createPipeline(deps: PipelineDeps) {
   async function evaluateAndEmit(device: Device, readings: readonly Reading[]) {
     const events = deps.rules.evaluate(readings, {
       device,
-      siteName: await deps.devices.siteName(device.siteId),
-      siteTags: await deps.devices.siteTags(device.siteId),
-      biofix: await deps.devices.farmBiofix(device.farmId),
-      timeZone: await deps.devices.farmTimeZone(device.farmId),
+      ...(await deps.devices.ruleContext(device)),
       now: now(),
       lateAfterMs: deps.lateAfterMs,
     })

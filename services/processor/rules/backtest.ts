@@ -1,7 +1,8 @@
-import type { AlertEvent, DeviceKind, Reading, Rule } from '../../../shared/index.ts'
-import type { InfluxQuery, InfluxSeries } from '../../influx/client.ts'
-import type { Device } from '../../store/repository.ts'
+import type { AlertEvent, Rule } from '../../../shared/index.ts'
+import type { InfluxQuery } from '../../influx/client.ts'
+import type { DeviceDirectory } from '../device-directory.ts'
 import { createRuleEngine } from './engine.ts'
+import { loadStoredReadings } from './stored-readings.ts'
 
 /**
  * How a draft rule would have fired on stored data: the readings of its device kind are
@@ -9,63 +10,12 @@ import { createRuleEngine } from './engine.ts'
  * engine the processor runs — not a second implementation. No-data rules see the clock
  * advance in 5-minute steps between readings.
  */
-export type BacktestDirectory = {
-  get(id: string): Promise<Device | null>
-  siteName(siteId: string | null): Promise<string>
-  siteTags(siteId: string | null): Promise<Record<string, string>>
-  farmTimeZone(farmId: string): Promise<string>
-  farmBiofix(farmId: string): Promise<Record<string, string>>
-}
+export type BacktestDirectory = Pick<DeviceDirectory, 'get' | 'ruleContext'>
 
 export type BacktestResult = { events: AlertEvent[]; readings: number; devices: number }
 
 const CLOCK_STEP_MS = 5 * 60_000
 const LOOK_BACK_MS = 24 * 3_600_000
-
-type Played = { device: string; reading: Reading }
-
-/** Stored points back into readings (one per device and time; trap species merged). */
-function readingsOf(kind: DeviceKind, series: InfluxSeries[]): Played[] {
-  const out = new Map<string, Played>()
-  for (const s of series) {
-    const device = s.tags?.device
-    if (!device) continue
-    for (const row of s.values) {
-      const r: Record<string, unknown> = {}
-      s.columns.forEach((c, k) => {
-        if (row[k] !== null) r[c === 'time' ? 'ts' : c] = row[k]
-      })
-      if (kind === 'pest_trap') {
-        const species = s.tags?.species ?? 'unknown'
-        const key = `${device}\u0000${r.ts}`
-        const held = out.get(key)
-        const counts = {
-          ...((held?.reading as { counts?: Record<string, number> } | undefined)?.counts ?? {}),
-          [species]: r.count as number,
-        }
-        out.set(key, { device, reading: { ...r, counts } as unknown as Reading })
-        continue
-      }
-      if (r.valve_open !== undefined) r.valve = r.valve_open === 1 ? 'open' : 'closed'
-      out.set(`${device}\u0000${r.ts}`, { device, reading: r as unknown as Reading })
-    }
-  }
-  return [...out.values()]
-}
-
-async function load(
-  influx: InfluxQuery,
-  kind: DeviceKind,
-  from: number,
-  to: number,
-): Promise<Played[]> {
-  const range = `time >= ${from}ms AND time <= ${to}ms`
-  const q =
-    kind === 'pest_trap'
-      ? `SELECT "count", "seq", "interval_s" FROM pest_trap WHERE ${range} GROUP BY "device", "species"`
-      : `SELECT * FROM "${kind}" WHERE ${range} GROUP BY "device"`
-  return readingsOf(kind, await influx.query(q))
-}
 
 export async function backtest(opts: {
   rule: Rule
@@ -79,12 +29,15 @@ export async function backtest(opts: {
   engine.setRules([rule])
   const kind = rule.scope.kind
   // Windows need some history before `from`; degree-days need the farms' trap catches.
-  const played = await load(opts.influx, kind, opts.from - LOOK_BACK_MS, opts.to)
-  const usesDegreeDays =
-    'metric' in rule.condition && rule.condition.metric.startsWith('degree_days.')
-  if (usesDegreeDays && kind !== 'pest_trap')
+  const played = await loadStoredReadings(opts.influx, kind, opts.from - LOOK_BACK_MS, opts.to)
+  if (engine.usesDegreeDays() && kind !== 'pest_trap')
     played.push(
-      ...(await load(opts.influx, 'pest_trap', opts.from - 120 * 24 * 3_600_000, opts.to)),
+      ...(await loadStoredReadings(
+        opts.influx,
+        'pest_trap',
+        opts.from - 120 * 24 * 3_600_000,
+        opts.to,
+      )),
     )
   played.sort((a, b) => a.reading.ts - b.reading.ts)
 
@@ -101,10 +54,7 @@ export async function backtest(opts: {
     clock = Math.max(clock, reading.ts)
     const produced = engine.evaluate([reading], {
       device,
-      siteName: await opts.devices.siteName(device.siteId),
-      siteTags: await opts.devices.siteTags(device.siteId),
-      timeZone: await opts.devices.farmTimeZone(device.farmId),
-      biofix: await opts.devices.farmBiofix(device.farmId),
+      ...(await opts.devices.ruleContext(device)),
       now: reading.ts,
       lateAfterMs: Number.POSITIVE_INFINITY,
     })

@@ -151,6 +151,8 @@ export function createRuleEngine() {
   const pairs = new Map<string, PairState>()
   const silence = createSilenceWatch()
   const degreeDays = createDegreeDays()
+  // Degree-days are summed for every weather reading only when some rule reads them.
+  let degreeDayRules = false
   const forecasts = new Map<string, { value: number; madeAt: number; targetTs: number }>()
   let finished: ForecastRecord[] = []
   // The longest look-back any rule needs on a metric (a night more for trends by night).
@@ -190,6 +192,10 @@ export function createRuleEngine() {
   return {
     setRules(next: Rule[]) {
       rules = next
+      degreeDayRules = next.some(
+        (r) =>
+          r.enabled && 'metric' in r.condition && r.condition.metric.startsWith('degree_days.'),
+      )
       spans.clear()
       for (const r of next) {
         const c = r.condition
@@ -241,7 +247,7 @@ export function createRuleEngine() {
       for (const reading of ordered) {
         const metrics = metricsOf(reading)
         const zone = ctx.timeZone ?? DEFAULT_TIME_ZONE
-        if (ctx.device.kind === 'env_sensor')
+        if (degreeDayRules && ctx.device.kind === 'env_sensor')
           for (const [name, dd] of degreeDays.metrics(
             ctx.device.farmId,
             reading.ts,
@@ -430,11 +436,7 @@ export function createRuleEngine() {
       return [...needs].map(([kind, n]) => ({ kind, metrics: [...n.metrics], spanMs: n.spanMs }))
     },
     /** Whether any enabled rule uses degree-days (a restart then replays their inputs). */
-    usesDegreeDays: () =>
-      rules.some(
-        (r) =>
-          r.enabled && 'metric' in r.condition && r.condition.metric.startsWith('degree_days.'),
-      ),
+    usesDegreeDays: () => degreeDayRules,
     /** Replays stored weather and trap readings into the farm's degree-days (after a restart). */
     replayForDegreeDays(device: Device, readings: Reading[], timeZone: string) {
       for (const r of readings) degreeDays.observe(device, r, timeZone)

@@ -3,6 +3,7 @@ import type { InfluxQuery } from '../../influx/client.ts'
 import type { Logger } from '../../log.ts'
 import type { Device } from '../../store/repository.ts'
 import { metricsOf, type RuleEngine } from './engine.ts'
+import { loadStoredReadings } from './stored-readings.ts'
 
 /**
  * After a restart, refills the windows the rules look back on (rate, projection, trend,
@@ -17,59 +18,25 @@ export async function rebuildWindows(
   log: Logger,
 ): Promise<number> {
   let points = 0
-  const seed = (
-    device: string,
-    metric: string,
-    ps: { ts: number; value: number; seq?: number }[],
-  ) => {
-    engine.seedWindow(device, metric, ps)
-    points += ps.length
-  }
+  const now = Date.now()
   for (const need of engine.windowNeeds()) {
-    const since = `time > now() - ${Math.ceil(need.spanMs / 1000)}s`
-    if (need.kind === 'pest_trap') {
-      for (const metric of need.metrics.filter((m) => m.startsWith('counts.'))) {
-        const species = metric.slice('counts.'.length)
-        const series = await influx.query(
-          `SELECT "count", "seq" FROM pest_trap WHERE species = $species AND ${since} GROUP BY "device"`,
-          { species },
-        )
-        for (const s of series)
-          if (s.tags?.device)
-            seed(
-              s.tags.device,
-              metric,
-              s.values.map((row) => ({
-                ts: row[0] as number,
-                value: row[1] as number,
-                seq: row[2] as number,
-              })),
-            )
-      }
-      continue
-    }
-    const series = await influx.query(
-      `SELECT * FROM "${need.kind}" WHERE ${since} GROUP BY "device"`,
-    )
-    for (const s of series) {
-      const device = s.tags?.device
-      if (!device) continue
-      const readings = s.values.map((row) => {
-        const r: Record<string, unknown> = {}
-        s.columns.forEach((c, k) => {
-          if (row[k] !== null) r[c === 'time' ? 'ts' : c] = row[k]
-        })
-        if (r.valve_open !== undefined) r.valve = r.valve_open === 1 ? 'open' : 'closed'
-        return r as unknown as Reading
-      })
+    const byDevice = new Map<string, Reading[]>()
+    for (const { device, reading } of await loadStoredReadings(
+      influx,
+      need.kind,
+      now - need.spanMs,
+      now,
+    ))
+      byDevice.set(device, [...(byDevice.get(device) ?? []), reading])
+    for (const [device, readings] of byDevice)
       for (const metric of need.metrics) {
         const ps = readings.flatMap((r) => {
           const v = metricsOf(r).get(metric)
           return v === undefined ? [] : [{ ts: r.ts, value: v, seq: r.seq }]
         })
-        seed(device, metric, ps)
+        engine.seedWindow(device, metric, ps)
+        points += ps.length
       }
-    }
   }
   log.info({ points }, 'rule windows rebuilt from InfluxDB')
   return points
@@ -89,31 +56,17 @@ export async function rebuildDegreeDays(
   log: Logger,
 ): Promise<number> {
   if (!engine.usesDegreeDays()) return 0
-  let replayed = 0
-  const series = [
-    ...(await influx.query(
-      `SELECT air_temp_c FROM env_sensor WHERE time > now() - 120d GROUP BY "device"`,
-    )),
-    ...(await influx.query(
-      `SELECT "count" FROM pest_trap WHERE time > now() - 120d GROUP BY "device", "species"`,
-    )),
-  ]
-  for (const s of series) {
-    const device = s.tags?.device ? await devices.get(s.tags.device) : null
-    if (!device) continue
-    const zone = await devices.farmTimeZone(device.farmId)
-    const species = s.tags?.species
-    const readings = s.values
-      .filter((row) => typeof row[1] === 'number')
-      .map(
-        (row, i) =>
-          (species
-            ? { ts: row[0], seq: i, counts: { [species]: row[1] } }
-            : { ts: row[0], seq: i, air_temp_c: row[1] }) as unknown as Reading,
-      )
-    engine.replayForDegreeDays(device, readings, zone)
-    replayed += readings.length
+  const now = Date.now()
+  const since = now - 120 * 24 * 3_600_000
+  const stored = [
+    ...(await loadStoredReadings(influx, 'env_sensor', since, now)),
+    ...(await loadStoredReadings(influx, 'pest_trap', since, now)),
+  ].sort((a, b) => a.reading.ts - b.reading.ts)
+  for (const { device: id, reading } of stored) {
+    const device = await devices.get(id)
+    if (device)
+      engine.replayForDegreeDays(device, [reading], await devices.farmTimeZone(device.farmId))
   }
-  log.info({ readings: replayed }, 'degree-days rebuilt from InfluxDB')
-  return replayed
+  log.info({ readings: stored.length }, 'degree-days rebuilt from InfluxDB')
+  return stored.length
 }

@@ -31,6 +31,12 @@ const devices = {
   farmTimeZone: async () => 'Asia/Ho_Chi_Minh',
   siteTags: async () => ({}),
   farmBiofix: async () => ({}),
+  ruleContext: async () => ({
+    siteName: '',
+    siteTags: {},
+    timeZone: 'Asia/Ho_Chi_Minh',
+    biofix: {},
+  }),
 }
 
 async function reasonFor(payload: string): Promise<string> {
