@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createLogger } from '../services/log.ts'
@@ -7,7 +7,6 @@ import { CliError } from './cli-error.ts'
 import { provisionScenario } from './provision.ts'
 import { type Run, runScenario } from './runner.ts'
 import { loadScenario, ScenarioError } from './scenario.ts'
-import { parseDuration } from './time.ts'
 
 export const SCENARIO_DIR = join(import.meta.dirname, 'scenarios')
 
@@ -120,7 +119,6 @@ export async function scenarioMain(args: string[]): Promise<number> {
       throw new CliError(
         `${credentialsFile} not found: run once with --register, or give --credentials`,
       )
-    const { readFileSync } = await import('node:fs')
     secrets = (
       JSON.parse(readFileSync(credentialsFile, 'utf8')) as { secrets: Record<string, string> }
     ).secrets
@@ -175,5 +173,3 @@ export async function scenarioMain(args: string[]): Promise<number> {
   say(`${interrupted ? 'stopped' : 'finished'}: ${line()}`)
   return result.failed > 0 ? 1 : 0
 }
-
-export { parseDuration }
