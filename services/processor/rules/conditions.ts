@@ -204,7 +204,9 @@ export function judge(
         windowMs: parseDuration(c.window),
         minPoints: c.min_points,
       }
-      const points = window.points(undefined, ts)
+      const points = window.points(ts - opts.windowMs, ts)
+      // Minutes of data projected hours ahead is noise: the fit needs half its window.
+      if (points.length === 0 || ts - (points[0]?.ts ?? ts) < opts.windowMs / 2) return null
       const projection = project(points, opts)
       if (!projection) return null
       const crossesAt = crossing(points, { ...opts, bound: c.bound, direction: c.op })

@@ -141,7 +141,8 @@ function makeEvent(
     emitted_at: new Date(f.now).toISOString(),
     late: f.late,
     reminder: 0,
-    message: renderMessage(state === 'firing' ? rule.message : rule.resolved_message, values),
+    // Only the end of an alert has its own words; pending, firing, reminders share the rule's.
+    message: renderMessage(state === 'resolved' ? rule.resolved_message : rule.message, values),
   }
 }
 

@@ -679,3 +679,47 @@ describe('degree-days from a biofix the agronomist set', () => {
     expect(out).toEqual(['3:firing:26']) // on 4 August (day index 3)
   })
 })
+
+describe('messages by state', () => {
+  it('a pending alert speaks with the rule message, only the end with resolved_message', () => {
+    const e = engine({
+      ...base,
+      message: 'low {value}',
+      resolved_message: 'back to {value}',
+      condition: { type: 'threshold', metric: 'ph', op: 'below', value: 7, for: '20m' },
+    })
+    const out = e.evaluate(
+      [6.8, 6.7, 6.6, 7.4].map((ph, i) => r(i * 10, { ph })),
+      ctx,
+    )
+    expect(out.map((x) => [x.state, x.message])).toEqual([
+      ['pending', 'low 6.8'],
+      ['firing', 'low 6.6'],
+      ['resolved', 'back to 7.4'],
+    ])
+  })
+
+  it('a projection needs data over half its window before it judges', () => {
+    const e = engine({
+      ...base,
+      condition: {
+        type: 'projection',
+        metric: 'dissolved_oxygen_mg_l',
+        op: 'below',
+        bound: 3,
+        from: '20:00',
+        by: '05:30',
+        window: '3h',
+        min_points: 4,
+      },
+    })
+    // Ten readings a minute apart at 22:00 falling fast: far too short a span to project 7 h.
+    const T22 = Date.parse('2026-11-23T15:00:00Z')
+    const burst = Array.from(
+      { length: 10 },
+      (_, i) =>
+        ({ ...r(0, { dissolved_oxygen_mg_l: 6 - i * 0.1 }), ts: T22 + i * MIN, seq: i }) as Reading,
+    )
+    expect(e.evaluate(burst, { ...ctx, timeZone: 'Asia/Ho_Chi_Minh' })).toEqual([])
+  })
+})
