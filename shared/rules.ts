@@ -206,6 +206,11 @@ export type Condition = z.infer<typeof Condition>
 
 export const RuleScope = z.object({
   kind: DeviceKind,
+  /**
+   * The cooperative whose farms the rule watches (set by the API from its author);
+   * absent for platform-wide rules loaded by an operator.
+   */
+  cooperative_id: z.string().regex(ID_PATTERN).optional(),
   /** Limit to these farms; absent means every farm. */
   farm_ids: z.array(z.string().regex(ID_PATTERN)).optional(),
   /** Limit to these sites (ponds, fields); absent means every site. */

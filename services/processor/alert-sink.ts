@@ -57,9 +57,17 @@ export async function createAlertSink(opts: {
           'alert publish failed; will retry',
         )
       publishedCount++
-      opts.store
-        .markPublished(event.alert_id, event.state)
-        .catch((e: Error) => log.error({ err: e.message }, 'could not mark alert published'))
+      Promise.all([
+        opts.store.markPublished(event.alert_id, event.state),
+        opts.store.recordDelivery({
+          alertId: event.alert_id,
+          channel: 'mqtt',
+          target: topics.farmAlerts(event.farm_id),
+          status: 'published',
+          at: Date.now(),
+          detail: event.reminder ? `${event.state}, reminder ${event.reminder}` : event.state,
+        }),
+      ]).catch((e: Error) => log.error({ err: e.message }, 'could not mark alert published'))
       log.info(
         {
           alertId: event.alert_id,
@@ -88,8 +96,17 @@ export async function createAlertSink(opts: {
       for (const e of events) publish(e)
     },
     async announce(event) {
-      await client.publishAsync(topics.farmAlerts(event.farm_id), JSON.stringify(event), { qos: 1 })
+      const topic = topics.farmAlerts(event.farm_id)
+      await client.publishAsync(topic, JSON.stringify(event), { qos: 1 })
       publishedCount++
+      await opts.store.recordDelivery({
+        alertId: event.alert_id,
+        channel: 'mqtt',
+        target: topic,
+        status: 'published',
+        at: Date.now(),
+        detail: event.state,
+      })
       opts.record?.([event])
     },
     published: () => publishedCount,

@@ -22,6 +22,7 @@ export type RuleContext = {
   siteTags: Record<string, string>
   timeZone: string
   biofix: Record<string, string>
+  cooperativeId?: string
 }
 
 const DEFAULT_TIME_ZONE = 'Asia/Ho_Chi_Minh'
@@ -59,6 +60,7 @@ export function createDeviceDirectory(store: Store, ttlMs = 30_000): DeviceDirec
         siteTags: await directory.siteTags(d.siteId),
         timeZone: await directory.farmTimeZone(d.farmId),
         biofix: await directory.farmBiofix(d.farmId),
+        cooperativeId: (await farm(d.farmId))?.cooperativeId,
       }
     },
     siteName: async (siteId) => (siteId ? ((await site(siteId))?.name ?? siteId) : ''),

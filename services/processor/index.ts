@@ -87,10 +87,6 @@ export async function startProcessor(
     // InfluxDB away at start: the windows fill up again from new readings.
     log.warn({ err: (err as Error).message }, 'could not rebuild rule windows from InfluxDB')
   }
-  const rulesTimer = setInterval(() => {
-    reloadRules().catch((e: Error) => log.error({ err: e.message }, 'could not reload rules'))
-  }, config.rulesRefreshMs ?? 5000)
-  rulesTimer.unref()
 
   const alerts = await createAlertSink({
     url: config.mqttUrl,
@@ -120,8 +116,11 @@ export async function startProcessor(
       await alerts.emit([reminder], () => now)
       await deps.store.recordReminder(reminder.alert_id, now)
     }
-    // Acknowledgements (CLI, later the API) are announced on the bus, so the notifier
-    // stops escalating. The stored alert keeps firing until it resolves.
+  }
+
+  // Acknowledgements and hand resolutions (API, CLI) are announced on the bus, so the
+  // notifier stops escalating; a hand-resolved alert is also dropped from rule state.
+  async function announceHumanActions(now: number) {
     for (const a of await deps.store.unannouncedAcknowledgements()) {
       if (a.state === 'firing')
         await alerts.announce({
@@ -133,7 +132,25 @@ export async function startProcessor(
         })
       await deps.store.markAcknowledgementAnnounced(a.alertId)
     }
+    for (const a of await deps.store.unannouncedResolutions()) {
+      rules.forget(a.ruleId, a.deviceId)
+      await alerts.announce({
+        ...a.lastEvent,
+        state: 'resolved',
+        reminder: 0,
+        emitted_at: new Date(now).toISOString(),
+        message: `Resolved by ${a.resolvedBy ?? 'someone'}: ${a.resolutionNote ?? ''}`.trim(),
+      })
+      await deps.store.markResolutionAnnounced(a.alertId)
+    }
   }
+  const rulesTimer = setInterval(() => {
+    reloadRules().catch((e: Error) => log.error({ err: e.message }, 'could not reload rules'))
+    announceHumanActions(Date.now()).catch((e: Error) =>
+      log.error({ err: e.message }, 'could not announce acknowledgements and resolutions'),
+    )
+  }, config.rulesRefreshMs ?? 5000)
+  rulesTimer.unref()
   const silenceTimer = setInterval(() => {
     clockTick(Date.now()).catch((e: Error) =>
       log.error({ err: e.message }, 'clock-driven alert check failed'),

@@ -120,4 +120,94 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
       ALTER TABLE farms ADD COLUMN biofix TEXT NOT NULL DEFAULT '{}';
     `,
   },
+  {
+    version: 8,
+    name: 'cooperatives, people, tokens, rule versions, alert history and deliveries',
+    sql: `
+      CREATE TABLE cooperatives (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      -- Farms made before cooperatives existed join one called "default".
+      INSERT INTO cooperatives (id, name, created_at)
+        SELECT 'default', 'Default cooperative', CAST(unixepoch('subsec') * 1000 AS INTEGER)
+        WHERE EXISTS (SELECT 1 FROM farms);
+      ALTER TABLE farms ADD COLUMN cooperative_id TEXT REFERENCES cooperatives(id);
+      UPDATE farms SET cooperative_id = 'default';
+      CREATE INDEX farms_cooperative ON farms(cooperative_id);
+      CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        cooperative_id TEXT NOT NULL REFERENCES cooperatives(id),
+        login TEXT NOT NULL,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        locale TEXT NOT NULL,
+        password_hash TEXT,
+        created_at INTEGER NOT NULL,
+        disabled_at INTEGER
+      );
+      CREATE UNIQUE INDEX users_login ON users(lower(login));
+      CREATE INDEX users_cooperative ON users(cooperative_id);
+      CREATE TABLE farm_members (
+        farm_id TEXT NOT NULL REFERENCES farms(id) ON DELETE CASCADE,
+        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        PRIMARY KEY (farm_id, user_id)
+      );
+      CREATE INDEX farm_members_user ON farm_members(user_id);
+      CREATE TABLE auth_tokens (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        token_hash TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        last_used_at INTEGER,
+        revoked_at INTEGER
+      );
+      CREATE INDEX auth_tokens_user ON auth_tokens(user_id);
+      CREATE TABLE rule_versions (
+        rule_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        change TEXT NOT NULL,
+        author TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        document TEXT NOT NULL,
+        diff TEXT NOT NULL,
+        PRIMARY KEY (rule_id, version)
+      );
+      INSERT INTO rule_versions (rule_id, version, change, author, created_at, document, diff)
+        SELECT id, version, 'create', 'migration', updated_at, document, '[]' FROM rules;
+      CREATE TABLE alert_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        alert_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        reminder INTEGER NOT NULL DEFAULT 0,
+        at INTEGER NOT NULL,
+        by TEXT,
+        note TEXT,
+        event TEXT NOT NULL
+      );
+      CREATE INDEX alert_events_alert ON alert_events(alert_id);
+      INSERT INTO alert_events (alert_id, state, at, event)
+        SELECT alert_id, state, started_at, last_event FROM alerts;
+      CREATE TABLE alert_deliveries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        alert_id TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        target TEXT NOT NULL,
+        status TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        detail TEXT
+      );
+      CREATE INDEX alert_deliveries_alert ON alert_deliveries(alert_id);
+      ALTER TABLE alerts ADD COLUMN site_id TEXT;
+      UPDATE alerts SET site_id = json_extract(last_event, '$.site_id');
+      ALTER TABLE alerts ADD COLUMN resolved_by TEXT;
+      ALTER TABLE alerts ADD COLUMN resolution_note TEXT;
+      ALTER TABLE alerts ADD COLUMN resolution_announced INTEGER NOT NULL DEFAULT 1;
+      CREATE INDEX alerts_farm_started ON alerts(farm_id, started_at);
+    `,
+  },
 ]

@@ -6,8 +6,12 @@ import type { AlertEvent, DeviceKind, Rule } from '../../shared/index.ts'
  * services noticing. Methods are async so that a networked database fits.
  */
 
+export type Cooperative = { id: string; name: string; createdAt: number }
+
 export type Farm = {
   id: string
+  /** The cooperative the farm belongs to; nobody outside it sees the farm. */
+  cooperativeId: string
   name: string
   timezone: string
   createdAt: number
@@ -68,6 +72,8 @@ export type StoredAlert = {
   ruleId: string
   deviceId: string
   farmId: string
+  siteId: string | null
+  severity: AlertEvent['severity']
   state: 'firing' | 'resolved'
   startedAt: number
   resolvedAt: number | null
@@ -78,12 +84,94 @@ export type StoredAlert = {
   /** When the farmer was last told (the state change or the last reminder). */
   notifiedAt: number | null
   reminders: number
+  /** Who resolved it by hand, and why (null when the readings resolved it). */
+  resolvedBy: string | null
+  resolutionNote: string | null
 }
 
+/** One entry of an alert's history: a state change, a reminder, an acknowledgement. */
+export type AlertHistoryEntry = {
+  state: AlertEvent['state']
+  reminder: number
+  at: number
+  by: string | null
+  note: string | null
+  event: AlertEvent
+}
+
+/** One attempt to tell someone about an alert (the bus, web push, a webhook…). */
+export type AlertDelivery = {
+  alertId: string
+  channel: string
+  /** Where it went: a topic, a person, a URL (never a secret). */
+  target: string
+  status: string
+  at: number
+  detail: string | null
+}
+
+export type AlertFilter = {
+  farmIds: readonly string[]
+  siteId?: string
+  severity?: AlertEvent['severity']
+  state?: 'firing' | 'resolved' | 'acknowledged' | 'unacknowledged'
+  /** Alerts that started at or after / before these times (epoch ms). */
+  from?: number
+  to?: number
+  limit: number
+}
+
+export const roles = ['admin', 'technician', 'agronomist', 'farmer'] as const
+export type Role = (typeof roles)[number]
+export type User = {
+  id: string
+  cooperativeId: string
+  login: string
+  name: string
+  role: Role
+  /** BCP 47 language of notifications and pages: vi, id, en… */
+  locale: string
+  createdAt: number
+  disabledAt: number | null
+}
+export type NewUser = Omit<User, 'createdAt' | 'disabledAt'> & { passwordHash: string | null }
+export type TokenKind = 'session' | 'api'
+export type AuthToken = {
+  id: string
+  userId: string
+  kind: TokenKind
+  name: string
+  createdAt: number
+  expiresAt: number | null
+  lastUsedAt: number | null
+  revokedAt: number | null
+}
+
+export type RuleChange = 'create' | 'update' | 'enable' | 'disable' | 'delete' | 'rollback'
+export type RuleVersion = {
+  ruleId: string
+  version: number
+  change: RuleChange
+  author: string
+  createdAt: number
+  /** The rule as it stood after this change (as it stood before, for a delete). */
+  document: Rule
+  /** What changed from the previous version: microdiff entries. */
+  diff: unknown[]
+}
+
+export class VersionConflictError extends Error {}
+
 export interface FarmRepository {
-  createFarm(farm: Omit<Farm, 'createdAt'>): Promise<Farm>
+  createCooperative(c: Omit<Cooperative, 'createdAt'>): Promise<Cooperative>
+  getCooperative(id: string): Promise<Cooperative | null>
+  listCooperatives(): Promise<Cooperative[]>
+  /** Without a cooperative, the farm joins the one called "default" (created when missing). */
+  createFarm(
+    farm: Omit<Farm, 'createdAt' | 'cooperativeId'> & { cooperativeId?: string },
+  ): Promise<Farm>
   getFarm(id: string): Promise<Farm | null>
-  listFarms(): Promise<Farm[]>
+  listFarms(filter?: { cooperativeId?: string }): Promise<Farm[]>
   /** Sets (or, with null, clears) a pest's biofix date on a farm; false if there is no such farm. */
   setFarmBiofix(farmId: string, species: string, date: string | null): Promise<boolean>
   createSite(site: Site): Promise<Site>
@@ -113,9 +201,53 @@ export interface ServiceAccountRepository {
   ): Promise<{ name: string; role: ServiceRole; secretHash: string } | null>
 }
 
+export interface PeopleRepository {
+  createUser(user: NewUser): Promise<User>
+  getUser(id: string): Promise<User | null>
+  /** A user by login (any case), with the password hash for logging in. */
+  userByLogin(login: string): Promise<(User & { passwordHash: string | null }) | null>
+  listUsers(cooperativeId: string): Promise<User[]>
+  updateUser(
+    id: string,
+    patch: Partial<Pick<User, 'name' | 'role' | 'locale'>> & { disabled?: boolean },
+  ): Promise<User | null>
+  setUserPassword(id: string, passwordHash: string): Promise<boolean>
+  /** Replaces the farms a person belongs to. */
+  setUserFarms(userId: string, farmIds: readonly string[]): Promise<void>
+  userFarms(userId: string): Promise<string[]>
+  /** The people of a farm (for routing notifications). */
+  farmMembers(farmId: string): Promise<User[]>
+  createToken(
+    token: Omit<AuthToken, 'createdAt' | 'lastUsedAt' | 'revokedAt'> & { tokenHash: string },
+  ): Promise<AuthToken>
+  /** The live (not revoked, not expired, user not disabled) token with this hash, and its user. */
+  tokenByHash(tokenHash: string, nowMs: number): Promise<{ token: AuthToken; user: User } | null>
+  touchToken(id: string, atMs: number): Promise<void>
+  listTokens(userId: string): Promise<AuthToken[]>
+  revokeToken(id: string, atMs?: number): Promise<boolean>
+}
+
 export interface RuleRepository {
+  /** Stores a rule as it is (CLI import); recorded as a version when that version is new. */
   putRule(rule: Rule): Promise<void>
+  getRule(id: string): Promise<Rule | null>
   listRules(): Promise<Rule[]>
+  /**
+   * Records a change as the rule's next version, atomically: the rule (or, for a delete,
+   * its removal) and the version entry. With `expectedVersion`, a rule changed by someone
+   * else in between throws VersionConflictError.
+   */
+  commitRuleChange(change: {
+    ruleId: string
+    change: RuleChange
+    author: string
+    /** The new document (its version is set here); for a delete, the last one. */
+    document: Rule
+    diff: unknown[]
+    expectedVersion?: number
+  }): Promise<RuleVersion>
+  listRuleVersions(ruleId: string): Promise<RuleVersion[]>
+  getRuleVersion(ruleId: string, version: number): Promise<RuleVersion | null>
   /** Changes whenever any rule changes, so readers can poll cheaply. */
   rulesRevision(): Promise<string>
 }
@@ -135,6 +267,15 @@ export interface AlertRepository {
   /** Acknowledged alerts whose acknowledgement has not been published yet. */
   unannouncedAcknowledgements(): Promise<StoredAlert[]>
   markAcknowledgementAnnounced(alertId: string): Promise<void>
+  listAlerts(filter: AlertFilter): Promise<StoredAlert[]>
+  alertHistory(alertId: string): Promise<AlertHistoryEntry[]>
+  recordDelivery(delivery: AlertDelivery): Promise<void>
+  alertDeliveries(alertId: string): Promise<AlertDelivery[]>
+  /** Someone closed a firing alert by hand; false if it is not firing. */
+  resolveAlertManually(alertId: string, by: string, note: string, atMs?: number): Promise<boolean>
+  /** Alerts resolved by hand whose resolution has not been published yet. */
+  unannouncedResolutions(): Promise<StoredAlert[]>
+  markResolutionAnnounced(alertId: string): Promise<void>
 }
 
 export interface QuarantineRepository {
@@ -147,6 +288,7 @@ export interface Store
   extends FarmRepository,
     DeviceRepository,
     ServiceAccountRepository,
+    PeopleRepository,
     RuleRepository,
     AlertRepository,
     QuarantineRepository {

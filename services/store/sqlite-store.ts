@@ -1,7 +1,6 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { DatabaseSync, type SQLInputValue } from 'node:sqlite'
-import { type AlertEvent, AlertEvent as AlertEventSchema, Rule } from '../../shared/index.ts'
 import { migrations } from './migrations.ts'
 import type {
   Device,
@@ -12,8 +11,10 @@ import type {
   ServiceRole,
   Site,
   Store,
-  StoredAlert,
 } from './repository.ts'
+import { sqliteAlerts } from './sqlite-alerts.ts'
+import { sqlitePeople } from './sqlite-people.ts'
+import { sqliteRules } from './sqlite-rules.ts'
 
 type Row = Record<string, SQLInputValue>
 
@@ -48,6 +49,7 @@ export function migrate(db: DatabaseSync): number {
 
 const toFarm = (r: Row): Farm => ({
   id: String(r.id),
+  cooperativeId: String(r.cooperative_id),
   name: String(r.name),
   timezone: String(r.timezone),
   createdAt: Number(r.created_at),
@@ -72,27 +74,7 @@ const toDevice = (r: Row): Device => ({
   createdAt: Number(r.created_at),
   revokedAt: r.revoked_at === null ? null : Number(r.revoked_at),
 })
-const toAlert = (r: Row): StoredAlert => ({
-  alertId: String(r.alert_id),
-  ruleId: String(r.rule_id),
-  deviceId: String(r.device_id),
-  farmId: String(r.farm_id),
-  state: String(r.state) as StoredAlert['state'],
-  startedAt: Number(r.started_at),
-  resolvedAt: r.resolved_at === null ? null : Number(r.resolved_at),
-  lastEvent: AlertEventSchema.parse(JSON.parse(String(r.last_event))),
-  eventPublished: Number(r.event_published) === 1,
-  acknowledgedAt:
-    r.acknowledged_at === null || r.acknowledged_at === undefined
-      ? null
-      : Number(r.acknowledged_at),
-  acknowledgedBy:
-    r.acknowledged_by === null || r.acknowledged_by === undefined
-      ? null
-      : String(r.acknowledged_by),
-  notifiedAt: r.notified_at === null || r.notified_at === undefined ? null : Number(r.notified_at),
-  reminders: Number(r.reminders ?? 0),
-})
+export const DEFAULT_COOPERATIVE = 'default'
 
 /** Opens (creating and migrating if needed) the SQLite control-plane store. */
 export function openSqliteStore(path: string): Store {
@@ -104,10 +86,14 @@ export function openSqliteStore(path: string): Store {
 
   const q = {
     insertFarm: db.prepare(
-      'INSERT INTO farms (id, name, timezone, created_at) VALUES (?, ?, ?, ?)',
+      'INSERT INTO farms (id, cooperative_id, name, timezone, created_at) VALUES (?, ?, ?, ?, ?)',
+    ),
+    ensureDefaultCoop: db.prepare(
+      "INSERT OR IGNORE INTO cooperatives (id, name, created_at) VALUES (?, 'Default cooperative', ?)",
     ),
     getFarm: db.prepare('SELECT * FROM farms WHERE id = ?'),
     listFarms: db.prepare('SELECT * FROM farms ORDER BY id'),
+    listCoopFarms: db.prepare('SELECT * FROM farms WHERE cooperative_id = ? ORDER BY id'),
     insertSite: db.prepare(
       'INSERT INTO sites (id, farm_id, name, kind, latitude, longitude, created_at, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     ),
@@ -134,39 +120,6 @@ export function openSqliteStore(path: string): Store {
        ON CONFLICT(name) DO UPDATE SET role = excluded.role, secret_hash = excluded.secret_hash`,
     ),
     getAccount: db.prepare('SELECT * FROM service_accounts WHERE name = ?'),
-    putRule: db.prepare(
-      `INSERT INTO rules (id, version, enabled, document, updated_at) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT(id) DO UPDATE SET version = excluded.version, enabled = excluded.enabled,
-         document = excluded.document, updated_at = excluded.updated_at`,
-    ),
-    listRules: db.prepare('SELECT document FROM rules ORDER BY id'),
-    rulesRevision: db.prepare(
-      'SELECT COUNT(*) AS n, COALESCE(MAX(updated_at), 0) AS t, COALESCE(SUM(version), 0) AS v FROM rules',
-    ),
-    openAlerts: db.prepare("SELECT * FROM alerts WHERE state = 'firing'"),
-    getAlert: db.prepare('SELECT * FROM alerts WHERE alert_id = ?'),
-    upsertAlert: db.prepare(
-      `INSERT INTO alerts (alert_id, rule_id, device_id, farm_id, severity, state, started_at, resolved_at, last_event, event_published, notified_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)
-       ON CONFLICT(alert_id) DO UPDATE SET state = excluded.state, resolved_at = excluded.resolved_at,
-         last_event = excluded.last_event, event_published = 0, notified_at = excluded.notified_at`,
-    ),
-    acknowledge: db.prepare(
-      "UPDATE alerts SET acknowledged_at = ?, acknowledged_by = ? WHERE alert_id = ? AND state = 'firing' AND acknowledged_at IS NULL",
-    ),
-    unannouncedAcks: db.prepare(
-      'SELECT * FROM alerts WHERE acknowledged_at IS NOT NULL AND ack_announced = 0',
-    ),
-    announceAck: db.prepare('UPDATE alerts SET ack_announced = 1 WHERE alert_id = ?'),
-    recordReminder: db.prepare(
-      'UPDATE alerts SET notified_at = ?, reminders = reminders + 1 WHERE alert_id = ?',
-    ),
-    markPublished: db.prepare(
-      'UPDATE alerts SET event_published = 1 WHERE alert_id = ? AND state = ?',
-    ),
-    unpublished: db.prepare(
-      'SELECT last_event FROM alerts WHERE event_published = 0 ORDER BY started_at',
-    ),
     insertQuarantine: db.prepare(
       'INSERT INTO quarantine (received_at, topic, device_id, reason, detail, payload, payload_bytes) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
@@ -178,10 +131,15 @@ export function openSqliteStore(path: string): Store {
   }
 
   return {
+    ...sqlitePeople(db),
+    ...sqliteRules(db),
+    ...sqliteAlerts(db),
     async createFarm(farm) {
       const createdAt = Date.now()
-      q.insertFarm.run(farm.id, farm.name, farm.timezone, createdAt)
-      return { ...farm, createdAt }
+      const cooperativeId = farm.cooperativeId ?? DEFAULT_COOPERATIVE
+      if (!farm.cooperativeId) q.ensureDefaultCoop.run(DEFAULT_COOPERATIVE, createdAt)
+      q.insertFarm.run(farm.id, cooperativeId, farm.name, farm.timezone, createdAt)
+      return { ...farm, cooperativeId, biofix: farm.biofix ?? {}, createdAt }
     },
     async getFarm(id) {
       const r = q.getFarm.get(id) as Row | undefined
@@ -196,8 +154,11 @@ export function openSqliteStore(path: string): Store {
       q.setFarmBiofix.run(JSON.stringify(biofix), farmId)
       return true
     },
-    async listFarms() {
-      return (q.listFarms.all() as Row[]).map(toFarm)
+    async listFarms(filter) {
+      const rows = filter?.cooperativeId
+        ? q.listCoopFarms.all(filter.cooperativeId)
+        : q.listFarms.all()
+      return (rows as Row[]).map(toFarm)
     },
     async createSite(site) {
       q.insertSite.run(
@@ -264,64 +225,6 @@ export function openSqliteStore(path: string): Store {
             secretHash: String(r.secret_hash),
           }
         : null
-    },
-    async putRule(rule) {
-      const valid = Rule.parse(rule)
-      q.putRule.run(
-        valid.id,
-        valid.version,
-        valid.enabled ? 1 : 0,
-        JSON.stringify(valid),
-        Date.now(),
-      )
-    },
-    async listRules() {
-      return (q.listRules.all() as Row[]).map((r) => Rule.parse(JSON.parse(String(r.document))))
-    },
-    async rulesRevision() {
-      const r = q.rulesRevision.get() as Row
-      return `${r.n}:${r.t}:${r.v}`
-    },
-    async openAlerts() {
-      return (q.openAlerts.all() as Row[]).map(toAlert)
-    },
-    async getAlert(alertId) {
-      const r = q.getAlert.get(alertId) as Row | undefined
-      return r ? toAlert(r) : null
-    },
-    async saveAlertEvent(event: AlertEvent, startedAt: number) {
-      q.upsertAlert.run(
-        event.alert_id,
-        event.rule_id,
-        event.device_id,
-        event.farm_id,
-        event.severity,
-        event.state,
-        startedAt,
-        event.state === 'resolved' ? Date.parse(event.reading_ts) : null,
-        JSON.stringify(event),
-        Date.now(),
-      )
-    },
-    async acknowledgeAlert(alertId, by, atMs = Date.now()) {
-      return Number(q.acknowledge.run(atMs, by, alertId).changes) > 0
-    },
-    async unannouncedAcknowledgements() {
-      return (q.unannouncedAcks.all() as Row[]).map(toAlert)
-    },
-    async markAcknowledgementAnnounced(alertId) {
-      q.announceAck.run(alertId)
-    },
-    async recordReminder(alertId, atMs) {
-      q.recordReminder.run(atMs, alertId)
-    },
-    async markPublished(alertId, state) {
-      q.markPublished.run(alertId, state)
-    },
-    async unpublishedEvents() {
-      return (q.unpublished.all() as Row[]).map((r) =>
-        AlertEventSchema.parse(JSON.parse(String(r.last_event))),
-      )
     },
     async quarantine(e) {
       const r = q.insertQuarantine.run(

@@ -37,6 +37,8 @@ export type EvaluationContext = {
   biofix?: Record<string, string>
   /** The site's tags (crop stage…), for rules scoped by them. */
   siteTags?: Record<string, string>
+  /** The farm's cooperative, for rules a cooperative wrote for its own farms. */
+  cooperativeId?: string
   /** The farm's IANA time zone, for times of day in rules (default Asia/Ho_Chi_Minh). */
   timeZone?: string
   now: number
@@ -179,8 +181,14 @@ export function createRuleEngine() {
 
   const key = (ruleId: string, deviceId: string) => `${ruleId}\u0000${deviceId}`
 
-  function appliesTo(rule: Rule, device: Device, siteTags: Record<string, string> = {}): boolean {
+  function appliesTo(
+    rule: Rule,
+    device: Device,
+    facts: { siteTags?: Record<string, string>; cooperativeId?: string },
+  ): boolean {
     if (!rule.enabled || rule.scope.kind !== device.kind) return false
+    if (rule.scope.cooperative_id && rule.scope.cooperative_id !== facts.cooperativeId) return false
+    const siteTags = facts.siteTags ?? {}
     if (rule.scope.farm_ids && !rule.scope.farm_ids.includes(device.farmId)) return false
     if (rule.scope.device_ids && !rule.scope.device_ids.includes(device.id)) return false
     if (rule.scope.site_ids && !(device.siteId && rule.scope.site_ids.includes(device.siteId)))
@@ -231,7 +239,7 @@ export function createRuleEngine() {
         for (const reading of readings)
           degreeDays.observe(ctx.device, reading, ctx.timeZone ?? DEFAULT_TIME_ZONE)
       const candidates = (byKind.get(ctx.device.kind) ?? [])
-        .filter((r) => appliesTo(r, ctx.device, ctx.siteTags))
+        .filter((r) => appliesTo(r, ctx.device, ctx))
         // Sanity first: a sensor found broken holds back the other rules on the same reading.
         .sort(
           (a, b) => Number(b.condition.type === 'sanity') - Number(a.condition.type === 'sanity'),
@@ -262,7 +270,7 @@ export function createRuleEngine() {
             windowOf(ctx.device.id, metric).add({ ts: reading.ts, value: v, seq: reading.seq })
         }
         silence.seen(
-          ctx.siteTags ?? {},
+          { siteTags: ctx.siteTags ?? {}, cooperativeId: ctx.cooperativeId },
           ctx.device,
           reading,
           ctx.now,
@@ -383,7 +391,7 @@ export function createRuleEngine() {
       for (const h of silence.devices()) {
         for (const rule of byKind.get(h.device.kind) ?? []) {
           const c = rule.condition
-          if (c.type !== 'no_data' || !appliesTo(rule, h.device, h.siteTags)) continue
+          if (c.type !== 'no_data' || !appliesTo(rule, h.device, h)) continue
           const limit = silence.limitMs(c, h)
           const silentMs = nowMs - h.lastArrivalMs
           if (limit === null || silentMs < limit) continue
@@ -456,6 +464,13 @@ export function createRuleEngine() {
       const out = finished
       finished = []
       return out
+    },
+    /**
+     * Forgets an alert someone resolved by hand: if the condition still holds, the next
+     * readings raise a new alert rather than continuing the closed one.
+     */
+    forget(ruleId: string, deviceId: string) {
+      pairs.delete(key(ruleId, deviceId))
     },
     /** When an event's alert began (for the store). */
     startedAtOf(event: AlertEvent): number {

@@ -13,6 +13,7 @@ export type HeardFrom = {
   device: Device
   siteName: string
   siteTags: Record<string, string>
+  cooperativeId?: string
   timeZone: string
   lastArrivalMs: number
   lastTs: number
@@ -26,7 +27,7 @@ export function createSilenceWatch() {
   const heard = new Map<string, HeardFrom>()
   return {
     seen(
-      siteTags: Record<string, string>,
+      facts: { siteTags: Record<string, string>; cooperativeId?: string },
       device: Device,
       reading: { ts: number; seq: number },
       arrivalMs: number,
@@ -38,7 +39,7 @@ export function createSilenceWatch() {
         heard.set(device.id, {
           device,
           siteName,
-          siteTags,
+          ...facts,
           timeZone,
           lastArrivalMs: arrivalMs,
           lastTs: reading.ts,
@@ -48,7 +49,8 @@ export function createSilenceWatch() {
         return
       }
       h.device = device
-      h.siteTags = siteTags
+      h.siteTags = facts.siteTags
+      h.cooperativeId = facts.cooperativeId
       h.lastArrivalMs = Math.max(h.lastArrivalMs, arrivalMs)
       if (reading.ts > h.lastTs) {
         h.gaps.push(reading.ts - h.lastTs)
