@@ -8,7 +8,18 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
     {
       level,
       base: { app: 'tani' },
-      redact: { paths: ['password', 'secret', '*.password', '*.secret'], remove: true },
+      redact: {
+        paths: [
+          'password',
+          'secret',
+          'token',
+          '*.password',
+          '*.secret',
+          '*.token',
+          'req.headers.authorization',
+        ],
+        remove: true,
+      },
     },
     destination ?? process.stdout,
   )

@@ -11,6 +11,13 @@ import type { Logger } from '../log.ts'
  */
 export type HealthCheck = () => Promise<string | null> | string | null
 
+/** The process's Prometheus registry, with Node's default metrics. */
+export function createRegistry(): Registry {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'tani_' })
+  return registry
+}
+
 export type Ops = {
   registry: Registry
   addCheck(name: string, check: HealthCheck): void
@@ -18,16 +25,12 @@ export type Ops = {
   stop(): Promise<void>
 }
 
-export async function startOps(
-  config: { host: string; port: number },
-  deps: { log: Logger },
-): Promise<Ops> {
-  const log = deps.log.child({ module: 'ops' })
-  const registry = new Registry()
-  collectDefaultMetrics({ register: registry, prefix: 'tani_' })
-  const checks = new Map<string, HealthCheck>()
+export type HealthReport = { ok: boolean; checks: Record<string, { ok: boolean; error?: string }> }
 
-  async function health() {
+/** A set of named checks, run together; the API's /health and this server share one. */
+export function createHealthChecks() {
+  const checks = new Map<string, HealthCheck>()
+  async function run(): Promise<HealthReport> {
     const results: Record<string, { ok: boolean; error?: string }> = {}
     for (const [name, check] of checks) {
       try {
@@ -39,6 +42,18 @@ export async function startOps(
     }
     return { ok: Object.values(results).every((r) => r.ok), checks: results }
   }
+  return { add: (name: string, check: HealthCheck) => checks.set(name, check), run }
+}
+export type HealthChecks = ReturnType<typeof createHealthChecks>
+
+export async function startOps(
+  config: { host: string; port: number },
+  deps: { log: Logger; registry?: Registry; health?: HealthChecks },
+): Promise<Ops> {
+  const log = deps.log.child({ module: 'ops' })
+  const registry = deps.registry ?? createRegistry()
+  const checks = deps.health ?? createHealthChecks()
+  const health = checks.run
 
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]
@@ -70,7 +85,9 @@ export async function startOps(
   return {
     registry,
     port,
-    addCheck: (name, check) => checks.set(name, check),
+    addCheck: (name, check) => {
+      checks.add(name, check)
+    },
     async stop() {
       server.closeAllConnections()
       await new Promise<void>((r) => server.close(() => r()))

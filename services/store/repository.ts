@@ -1,3 +1,4 @@
+import type { Role } from '../../shared/api/common.ts'
 import type { AlertEvent, DeviceKind, Rule } from '../../shared/index.ts'
 
 /**
@@ -121,8 +122,7 @@ export type AlertFilter = {
   limit: number
 }
 
-export const roles = ['admin', 'technician', 'agronomist', 'farmer'] as const
-export type Role = (typeof roles)[number]
+export { type Role, roles } from '../../shared/api/common.ts'
 export type User = {
   id: string
   cooperativeId: string
