@@ -12,9 +12,9 @@ const bool = z
 export const ConfigSchema = z.object({
   TANI_SERVICES: z
     .string()
-    .default('broker,processor')
+    .default('broker,processor,api')
     .transform((s) => s.split(',').map((x) => x.trim()))
-    .pipe(z.array(z.enum(['broker', 'processor'])).min(1)),
+    .pipe(z.array(z.enum(['broker', 'processor', 'api'])).min(1)),
   TANI_DATA_DIR: z.string().default('data'),
   TANI_DB: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -31,6 +31,28 @@ export const ConfigSchema = z.object({
   PROCESSOR_USERNAME: z.string().default('processor'),
   /** Needed when the processor runs without the embedded broker. */
   PROCESSOR_SECRET: z.string().min(16, 'use at least 16 random characters').optional(),
+
+  /** The HTTP API (and its /docs); 0 picks a free port. */
+  API_HOST: z.string().default('0.0.0.0'),
+  API_PORT: port.default(8080),
+  /** Behind a reverse proxy: take the client address from X-Forwarded-For (rate limits). */
+  API_TRUST_PROXY: bool.default(false),
+  /** Largest request body, bytes. */
+  API_BODY_LIMIT: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
+  /** How long a dashboard session lasts, hours. */
+  API_SESSION_HOURS: z.coerce
+    .number()
+    .min(0.1)
+    .max(24 * 90)
+    .default(12),
+  /** Login attempts per address and login per minute. */
+  API_LOGIN_PER_MINUTE: z.coerce.number().int().min(1).default(10),
+  /** Changes (POST, PUT, PATCH, DELETE) per token or address per minute. */
+  API_WRITES_PER_MINUTE: z.coerce.number().int().min(1).default(120),
 
   INFLUX_URL: z.string().url().default('http://127.0.0.1:8086'),
   INFLUX_API: z.enum(['auto', 'v1', 'v2']).default('auto'),

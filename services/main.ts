@@ -1,11 +1,13 @@
+import { connect } from 'node:net'
 import { join } from 'node:path'
+import { type Api, startApi } from './api/server.ts'
 import { type Broker, startBroker } from './broker/index.ts'
 import { registerBrokerMetrics } from './broker/metrics.ts'
 import { type Config, loadConfig } from './config.ts'
-import { detectApi, type InfluxConfig } from './influx/client.ts'
+import { createInfluxQuery, detectApi, type InfluxConfig } from './influx/client.ts'
 import { createDatabase } from './influx/influxd.ts'
 import { createLogger, type Logger } from './log.ts'
-import { type Ops, startOps } from './ops/server.ts'
+import { createHealthChecks, createRegistry, type Ops, startOps } from './ops/server.ts'
 import { type Processor, startProcessor } from './processor/index.ts'
 import { registerProcessorMetrics } from './processor/metrics.ts'
 import { rotateServiceAccount } from './store/provisioning.ts'
@@ -22,6 +24,7 @@ export type Running = {
   broker: Broker | null
   processor: Processor | null
   ops: Ops | null
+  api: Api | null
   store: Store
   stop(): Promise<void>
 }
@@ -45,20 +48,26 @@ export async function startServices(config: Config, log: Logger): Promise<Runnin
   let broker: Broker | null = null
   let processor: Processor | null = null
   let ops: Ops | null = null
+  let api: Api | null = null
+  const registry = createRegistry()
+  const health = createHealthChecks()
   const stopAll = async () => {
+    await api?.stop()
     await ops?.stop()
     await processor?.stop()
     await broker?.stop()
     await store.close()
   }
   try {
-    if (config.OPS_PORT !== null) {
-      ops = await startOps({ host: config.OPS_HOST, port: config.OPS_PORT }, { log })
-      ops.addCheck('store', async () => {
-        await store.listFarms()
-        return null
-      })
-    }
+    health.add('store', async () => {
+      await store.listFarms()
+      return null
+    })
+    if (config.OPS_PORT !== null)
+      ops = await startOps(
+        { host: config.OPS_HOST, port: config.OPS_PORT },
+        { log, registry, health },
+      )
     if (config.TANI_SERVICES.includes('broker')) {
       broker = await startBroker(
         {
@@ -70,8 +79,8 @@ export async function startServices(config: Config, log: Logger): Promise<Runnin
         { store, log },
       )
       const b = broker
-      ops?.addCheck('broker', () => (b.stats().listening ? null : 'the MQTT listener is closed'))
-      if (ops) registerBrokerMetrics(ops.registry, b.stats)
+      health.add('broker', () => (b.stats().listening ? null : 'the MQTT listener is closed'))
+      registerBrokerMetrics(registry, b.stats)
     }
     // A broker given the processor's secret registers it, so separate containers can
     // share one secret from the environment (docker-compose.yml).
@@ -112,22 +121,64 @@ export async function startServices(config: Config, log: Logger): Promise<Runnin
         { store, log },
       )
       const p = processor
-      ops?.addCheck('processor', () =>
+      health.add('processor', () =>
         p.stats().connected ? null : 'not connected to the MQTT broker',
       )
-      ops?.addCheck('influxdb', async () => {
-        const res = await fetch(`${influx.url.replace(/\/+$/, '')}/ping`, {
-          signal: AbortSignal.timeout(3000),
-        })
-        return res.ok ? null : `InfluxDB /ping answered HTTP ${res.status}`
-      })
-      if (ops) registerProcessorMetrics(ops.registry, p.stats)
+      registerProcessorMetrics(registry, p.stats)
+    }
+    if (config.TANI_SERVICES.includes('processor') || config.TANI_SERVICES.includes('api'))
+      health.add('influxdb', () => pingInflux(config.INFLUX_URL))
+    if (config.TANI_SERVICES.includes('api')) {
+      const b = broker
+      if (!b && config.MQTT_URL) health.add('broker', () => reachable(config.MQTT_URL as string))
+      api = await startApi(
+        {
+          host: config.API_HOST,
+          port: config.API_PORT,
+          bodyLimit: config.API_BODY_LIMIT,
+          trustProxy: config.API_TRUST_PROXY,
+          sessionTtlMs: config.API_SESSION_HOURS * 3_600_000,
+          loginRateLimit: { max: config.API_LOGIN_PER_MINUTE, windowMs: 60_000 },
+          writeRateLimit: { max: config.API_WRITES_PER_MINUTE, windowMs: 60_000 },
+        },
+        {
+          store,
+          influx: createInfluxQuery(influxConfigOf(config)),
+          log,
+          health,
+          registry,
+          // In one process the broker drops a revoked device at once; elsewhere it finds
+          // out from the registry within its revocation sweep.
+          onDeviceRevoked: b ? (id) => void b.disconnectDevice(id) : undefined,
+        },
+      )
     }
   } catch (err) {
     await stopAll()
     throw err
   }
-  return { broker, processor, ops, store, stop: stopAll }
+  return { broker, processor, ops, api, store, stop: stopAll }
+}
+
+async function pingInflux(url: string): Promise<string | null> {
+  const res = await fetch(`${url.replace(/\/+$/, '')}/ping`, { signal: AbortSignal.timeout(3000) })
+  return res.ok ? null : `InfluxDB /ping answered HTTP ${res.status}`
+}
+
+/** An external broker is healthy for the API when its port takes a TCP connection. */
+function reachable(mqttUrl: string): Promise<string | null> {
+  const u = new URL(mqttUrl)
+  const port = Number(u.port || (u.protocol === 'mqtts:' ? 8883 : 1883))
+  return new Promise((resolve) => {
+    const socket = connect({ host: u.hostname, port, timeout: 3000 })
+    const done = (problem: string | null) => {
+      socket.destroy()
+      resolve(problem)
+    }
+    socket.once('connect', () => done(null))
+    socket.once('timeout', () => done(`MQTT broker ${u.host} did not answer`))
+    socket.once('error', (err) => done(`MQTT broker ${u.host}: ${err.message}`))
+  })
 }
 
 async function main() {

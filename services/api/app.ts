@@ -20,7 +20,7 @@ import type { InfluxQuery } from '../influx/client.ts'
 import type { Logger } from '../log.ts'
 import type { HealthChecks } from '../ops/server.ts'
 import type { Store } from '../store/repository.ts'
-import { bearerAuth } from './auth.ts'
+import { bearerAuth, who } from './auth.ts'
 import { ApiError } from './errors.ts'
 import { alertRoutes } from './routes/alerts/index.ts'
 import { authRoutes } from './routes/auth/index.ts'
@@ -163,6 +163,15 @@ export async function buildApp(
   })
   app.decorateRequest('principal', null)
   app.addHook('onRequest', bearerAuth(deps.store, ctx.now))
+  // Sign-in is checked before the request is validated: a caller without a token learns
+  // that first, not what their body lacks. Public routes declare `security: []`.
+  app.addHook('preValidation', async (req) => {
+    const url = req.routeOptions.url
+    if (!url || url.startsWith('/docs')) return
+    const security = (req.routeOptions.schema as { security?: unknown[] } | undefined)?.security
+    if (Array.isArray(security) && security.length === 0) return
+    who(req)
+  })
 
   app.setErrorHandler((err, req, reply) => {
     if (hasZodFastifySchemaValidationErrors(err)) {

@@ -17,7 +17,8 @@ import { verifySecret } from '../store/secrets.ts'
  */
 
 export type Identity =
-  | { type: 'device'; id: string }
+  /** `secretHash`: the stored hash it authenticated against (a rotation or revocation changes it). */
+  | { type: 'device'; id: string; secretHash: string }
   | { type: 'service'; id: string; role: ServiceRole }
 
 // CONNACK return codes of MQTT 3.1.1 (section 3.2.2.3).
@@ -122,7 +123,7 @@ export function createAuth(deps: { store: Store; log: Logger }) {
     // A device's client id is its device id: no device can take over another's session.
     if (clientId !== username)
       throw authError(IDENTIFIER_REJECTED, 'a device must use its device id as client id')
-    return { type: 'device', id: username }
+    return { type: 'device', id: username, secretHash: storedHash }
   }
 
   function authenticate(

@@ -18,6 +18,8 @@ export type BrokerConfig = {
   wsPort: number | null
   /** Sessions, subscriptions and queued QoS 1 messages live here across restarts. */
   persistenceDir: string
+  /** How often connected devices are checked against the registry (revoked, rotated). */
+  revocationSweepMs?: number
 }
 
 export type BrokerStats = {
@@ -171,6 +173,24 @@ export async function startBroker(
   }
   log.info({ port, wsPort, persistence: config.persistenceDir }, 'broker listening')
 
+  // The API tells an embedded broker about a revocation at once (disconnectDevice); a
+  // broker in another process finds out here, from the shared registry, within a sweep.
+  const clients = () =>
+    Object.values((aedes as unknown as { clients: Record<string, Client> }).clients)
+  async function sweepRevoked() {
+    for (const client of clients()) {
+      const identity = auth.identityOf(client)
+      if (identity?.type !== 'device') continue
+      if ((await deps.store.deviceSecretHash(identity.id)) === identity.secretHash) continue
+      log.info({ deviceId: identity.id }, 'device revoked or its secret rotated: disconnected')
+      client.close()
+    }
+  }
+  const sweepTimer = setInterval(() => {
+    sweepRevoked().catch((err: Error) => log.error({ err: err.message }, 'revocation sweep failed'))
+  }, config.revocationSweepMs ?? 5000)
+  sweepTimer.unref()
+
   return {
     port,
     wsPort,
@@ -188,6 +208,7 @@ export async function startBroker(
       return true
     },
     async stop() {
+      clearInterval(sweepTimer)
       for (const c of wss?.clients ?? []) c.terminate()
       wss?.close()
       const closing = [new Promise<void>((r) => tcp.close(() => r()))]

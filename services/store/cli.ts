@@ -2,6 +2,7 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { z } from 'zod'
 import { DeviceKind, isValidId, Rule } from '../../shared/index.ts'
+import { PEOPLE_HELP, PeopleUsageError, runPeopleCommand } from './cli-people.ts'
 import { ProvisioningError, registerDevices, rotateServiceAccount } from './provisioning.ts'
 import { type QuarantineReason, type SiteKind, type Store, serviceRoles } from './repository.ts'
 import { openSqliteStore } from './sqlite-store.ts'
@@ -10,7 +11,7 @@ const HELP = `tani — control-plane administration
 
 Usage: npm run tani -- <command> [options]      (store: --db, or TANI_DB, default data/tani.db)
 
-  farm create --id ID --name NAME [--tz Asia/Ho_Chi_Minh]
+${PEOPLE_HELP}  farm create --id ID --name NAME [--tz Asia/Ho_Chi_Minh] [--cooperative COOP (default: default)]
   farm list
   farm biofix FARM SPECIES DATE|clear   set a pest's biofix (YYYY-MM-DD, farm time) for degree-days
   site add --farm FARM --id ID --name NAME [--kind pond|field|orchard|greenhouse|other] [--lat N --lon N]
@@ -56,7 +57,8 @@ function describeCondition(c: Rule['condition']): string {
 }
 
 function need(values: Record<string, unknown>, name: string): string {
-  const v = values[name]
+  const given = values[name]
+  const v = Array.isArray(given) ? given[0] : given
   if (typeof v !== 'string' || v === '') throw new UsageError(`--${name} is required`)
   return v
 }
@@ -86,7 +88,7 @@ export async function runCli(
       id: { type: 'string' },
       name: { type: 'string' },
       tz: { type: 'string', default: 'Asia/Ho_Chi_Minh' },
-      farm: { type: 'string' },
+      farm: { type: 'string', multiple: true },
       site: { type: 'string' },
       kind: { type: 'string' },
       lat: { type: 'string' },
@@ -95,14 +97,18 @@ export async function runCli(
       'dev-eui': { type: 'string' },
       out: { type: 'string' },
       'mqtt-url': { type: 'string', default: 'mqtt://127.0.0.1:1883' },
-      role: { type: 'string', default: 'processor' },
+      role: { type: 'string' },
       file: { type: 'string' },
       reason: { type: 'string' },
       by: { type: 'string' },
       limit: { type: 'string', default: '20' },
+      cooperative: { type: 'string' },
+      login: { type: 'string' },
+      locale: { type: 'string' },
     },
   })
   const cmd = `${group ?? ''} ${action ?? ''}`.trim()
+  if (await runPeopleCommand(cmd, values, positionals, out, store)) return
   switch (cmd) {
     case 'farm create': {
       const id = need(values, 'id')
@@ -116,7 +122,15 @@ export async function runCli(
         )
       }
       if (await store.getFarm(id)) throw new UsageError(`farm ${id} exists already`)
-      const farm = await store.createFarm({ id, name: need(values, 'name'), timezone: tz })
+      const cooperativeId = values.cooperative
+      if (cooperativeId && !(await store.getCooperative(cooperativeId)))
+        throw new UsageError(`no cooperative ${cooperativeId}; create it with: cooperative create`)
+      const farm = await store.createFarm({
+        id,
+        name: need(values, 'name'),
+        timezone: tz,
+        cooperativeId,
+      })
       out(`farm ${farm.id} created (${farm.name}, ${farm.timezone})`)
       return
     }
@@ -241,7 +255,7 @@ export async function runCli(
     }
     case 'device list': {
       const devices = await store.listDevices(
-        values.farm ? { farmId: values.farm as string } : undefined,
+        values.farm?.[0] ? { farmId: values.farm[0] } : undefined,
       )
       out(
         table(
@@ -269,7 +283,7 @@ export async function runCli(
     }
     case 'service-account create': {
       const name = positionals[0] ?? need(values, 'name')
-      const role = z.enum(serviceRoles).safeParse(values.role)
+      const role = z.enum(serviceRoles).safeParse(values.role ?? 'processor')
       if (!role.success) throw new UsageError(`--role: one of ${serviceRoles.join(', ')}`)
       const secret = await rotateServiceAccount(store, name, role.data)
       out(`service account ${name} (${role.data}); secret, shown once:\n${secret}`)
@@ -376,9 +390,13 @@ if (import.meta.main) {
     .then(() => store.close())
     .catch(async (err: Error) => {
       await store.close()
-      const known = err instanceof UsageError || err instanceof ProvisioningError
+      const known =
+        err instanceof UsageError ||
+        err instanceof ProvisioningError ||
+        err instanceof PeopleUsageError
       process.stderr.write(`tani: ${known ? err.message : err.stack}\n`)
-      if (err instanceof UsageError) process.stderr.write('run with --help for usage\n')
+      if (err instanceof UsageError || err instanceof PeopleUsageError)
+        process.stderr.write('run with --help for usage\n')
       process.exit(known ? 2 : 1)
     })
 }

@@ -10,7 +10,7 @@ import { type Running, startServices } from '../../../services/main.ts'
 import { registerDevices } from '../../../services/store/provisioning.ts'
 import { eventually } from '../../harness/stack.ts'
 
-/** The single-process entry as `npm start` runs it: broker, processor, /health, /metrics. */
+/** The single-process entry as `npm start` runs it: broker, processor, API, /health, /metrics. */
 let influxd: InfluxdHandle
 let running: Running
 let dir: string
@@ -26,6 +26,8 @@ beforeAll(async () => {
     MQTT_WS_PORT: '0',
     OPS_HOST: '127.0.0.1',
     OPS_PORT: '0',
+    API_HOST: '127.0.0.1',
+    API_PORT: '0',
     INFLUX_URL: influxd.url,
     LOG_LEVEL: 'silent',
   })
@@ -51,6 +53,20 @@ describe('services/main', () => {
         influxdb: { ok: true },
       },
     })
+  })
+
+  it('serves the HTTP API with the same health checks and its OpenAPI document', async () => {
+    const health = await fetch(`${running.api?.url}/health`)
+    expect(health.status).toBe(200)
+    expect(Object.keys(((await health.json()) as { checks: object }).checks).sort()).toEqual([
+      'broker',
+      'influxdb',
+      'processor',
+      'store',
+    ])
+    const docs = await fetch(`${running.api?.url}/docs/json`)
+    expect(((await docs.json()) as { info: { title: string } }).info.title).toBe('Tani API')
+    expect((await fetch(`${running.api?.url}/farms`)).status).toBe(401)
   })
 
   it('counts stored readings and refused connections in /metrics', async () => {
@@ -98,6 +114,8 @@ describe('services/main', () => {
     expect(text).toMatch(/tani_broker_refused_total\{what="connection"\} 1\b/)
     expect(text).toMatch(/tani_processor_inflight_messages 0\b/)
     expect(text).toContain('tani_process_resident_memory_bytes')
+    // One registry for the process: the API's request counter is on the same page.
+    expect(text).toContain('tani_api_requests_total')
   })
 
   it('reports unhealthy with the reason when InfluxDB goes away', async () => {
