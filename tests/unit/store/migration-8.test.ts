@@ -5,6 +5,7 @@ import { DatabaseSync } from 'node:sqlite'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { migrations } from '../../../services/store/migrations.ts'
 import { openSqliteStore } from '../../../services/store/sqlite-store.ts'
+import type { Rule } from '../../../shared/index.ts'
 
 let dir: string
 beforeEach(async () => {
@@ -51,7 +52,7 @@ describe('migration 8 (cooperatives, people, rule versions, alert history)', () 
       ruleId: 'do-low',
       change: 'disable',
       author: 'agro',
-      document: { ...versions[0]!.document, enabled: false },
+      document: { ...(versions[0]?.document as Rule), enabled: false },
       diff: [],
       expectedVersion: 3,
     })
