@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
@@ -11,6 +12,7 @@ import { createLogger } from '../services/log.ts'
 import { influxConfigOf, startServices } from '../services/main.ts'
 import { registerDevices, rotateServiceAccount } from '../services/store/provisioning.ts'
 import type { Store } from '../services/store/repository.ts'
+import { hashPassword } from '../services/store/secrets.ts'
 import { type DeviceKind, Rule } from '../shared/index.ts'
 
 /**
@@ -48,7 +50,9 @@ const DATA = resolve(process.env.TANI_DATA_DIR ?? 'data')
 // Tests shorten the status line's period.
 const reportEveryMs = Number(process.env.TANI_DEMO_REPORT_MS ?? 10_000)
 const FARM = 'demo-farm'
+const COOPERATIVE = 'demo-coop'
 const CREDENTIALS = join(DATA, 'demo-devices.json')
+const ADMIN_FILE = join(DATA, 'demo-admin.json')
 const say = (s: string) => process.stdout.write(`${s}\n`)
 
 async function portOr(preferred: number): Promise<number> {
@@ -68,10 +72,13 @@ async function seed(store: Store, mqttUrl: string): Promise<Creds> {
   }
   if (await store.getFarm(FARM))
     throw new Error(`${CREDENTIALS} is missing; run again with --fresh`)
+  if (!(await store.getCooperative(COOPERATIVE)))
+    await store.createCooperative({ id: COOPERATIVE, name: 'Tân Phú cooperative (demo)' })
   await store.createFarm({
     id: FARM,
-    name: 'Tân Phú shrimp and rice cooperative (demo)',
+    name: 'Tân Phú shrimp and rice farm (demo)',
     timezone: 'Asia/Ho_Chi_Minh',
+    cooperativeId: COOPERATIVE,
   })
   const sites = [
     {
@@ -123,6 +130,29 @@ async function seed(store: Store, mqttUrl: string): Promise<Creds> {
   return creds
 }
 
+/** An admin of the demo farm's cooperative, so the API can be tried at once. */
+async function demoAdmin(store: Store): Promise<{ login: string; password: string }> {
+  const login = 'demo-admin'
+  if ((await store.userByLogin(login)) && existsSync(ADMIN_FILE))
+    return JSON.parse(readFileSync(ADMIN_FILE, 'utf8')) as { login: string; password: string }
+  const farm = await store.getFarm(FARM)
+  const password = randomBytes(12).toString('base64url')
+  const existing = await store.userByLogin(login)
+  if (existing) await store.setUserPassword(existing.id, await hashPassword(password))
+  else
+    await store.createUser({
+      id: 'u-demo-admin',
+      cooperativeId: farm?.cooperativeId ?? COOPERATIVE,
+      login,
+      name: 'Demo admin',
+      role: 'admin',
+      locale: 'en',
+      passwordHash: await hashPassword(password),
+    })
+  writeFileSync(ADMIN_FILE, `${JSON.stringify({ login, password }, null, 2)}\n`, { mode: 0o600 })
+  return { login, password }
+}
+
 async function main() {
   if (values.fresh) rmSync(DATA, { recursive: true, force: true })
   const log = createLogger(values['log-level'] as string, process.stderr)
@@ -131,21 +161,25 @@ async function main() {
   const mqttPort = await portOr(Number(process.env.MQTT_PORT ?? 1883))
   const wsPort = await portOr(Number(process.env.MQTT_WS_PORT ?? 8083))
   const opsPort = await portOr(Number(process.env.OPS_PORT ?? 9464))
+  const apiPort = await portOr(Number(process.env.API_PORT ?? 8080))
   const config = loadConfig({
     ...process.env,
     TANI_DATA_DIR: DATA,
     MQTT_PORT: String(mqttPort),
     MQTT_WS_PORT: String(wsPort),
     OPS_PORT: String(opsPort),
+    API_PORT: String(apiPort),
     INFLUX_URL: influxd.url,
     INFLUX_API: 'v1',
   })
-  say('Starting the broker and the processor…')
+  say('Starting the broker, the processor and the HTTP API…')
   const running = await startServices(config, log)
   const broker = running.broker
   if (!broker) throw new Error('the demo needs the embedded broker')
   const mqttUrl = `mqtt://127.0.0.1:${broker.port}`
   const creds = await seed(running.store, mqttUrl)
+  const admin = await demoAdmin(running.store)
+  const api = running.api?.url ?? ''
 
   // Alert events as the notifier will see them.
   const watcherSecret = await rotateServiceAccount(running.store, 'demo-alert-watcher', 'notifier')
@@ -180,7 +214,8 @@ async function main() {
 Tani is running (data in ${DATA}).
   MQTT broker      mqtt://127.0.0.1:${broker.port}   (WebSocket ws://127.0.0.1:${broker.wsPort}/mqtt)
   InfluxDB 1.x     ${influxd.url}   database "${db}"
-  Health, metrics  http://127.0.0.1:${running.ops?.port}/health   http://127.0.0.1:${running.ops?.port}/metrics
+  HTTP API         ${api}   (OpenAPI and a try-it page: ${api}/docs)
+  Health, metrics  ${api}/health   ${api}/metrics   (also http://127.0.0.1:${running.ops?.port})
   Simulated farm   ${creds.devices.length} devices on farm ${FARM}, a reading every ${intervalS} s each
   Device secrets   ${CREDENTIALS}
 
@@ -189,6 +224,11 @@ Look at the readings:
        --data-urlencode "q=SELECT * FROM pond_sensor ORDER BY time DESC LIMIT 5"
   curl -sG ${influxd.url}/query --data-urlencode db=${db} \\
        --data-urlencode "q=SELECT COUNT(seq) FROM device_health GROUP BY device"
+Use the API as the demo admin (password in ${ADMIN_FILE}):
+  TOKEN=$(curl -s ${api}/auth/login -H 'content-type: application/json' \\
+          -d '{"login":"${admin.login}","password":"${admin.password}"}' | sed -E 's/.*"token":"([^"]+)".*/\\1/')
+  curl -s ${api}/devices -H "authorization: Bearer $TOKEN"        # the fleet: last seen, battery, signal
+  curl -s "${api}/alerts?state=firing" -H "authorization: Bearer $TOKEN"
 Quarantined messages:  TANI_DB=${config.dbPath} npm run tani -- quarantine list
 Devices and rules:     TANI_DB=${config.dbPath} npm run tani -- device list   (or: rule list)
 

@@ -18,8 +18,8 @@ const substitute = (v: string) =>
   )
 
 describe('docker-compose.yml', () => {
-  it('runs broker and processor from the same image with configurations the services accept', () => {
-    for (const name of ['broker', 'processor']) {
+  it('runs broker, processor and API from the same image with configurations the services accept', () => {
+    for (const name of ['broker', 'processor', 'api']) {
       const env = Object.fromEntries(
         Object.entries(compose.services[name]?.environment ?? {}).map(([k, v]) => [
           k,
