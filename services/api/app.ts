@@ -67,6 +67,13 @@ export type ApiDeps = {
   now?: () => number
 }
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route the API serves (method, URL pattern), for checks against /docs. */
+    routeTable: readonly { method: string; url: string }[]
+  }
+}
+
 export type ApiApp = FastifyInstance<
   RawServerDefault,
   RawRequestDefaultExpression,
@@ -97,9 +104,8 @@ export async function buildApp(
   const app = Fastify({
     loggerInstance: deps.log.child({ module: 'api' }) as FastifyBaseLogger,
     bodyLimit: config.bodyLimit,
-    trustProxy: config.trustProxy,
     // Request logs carry method, URL, status and time; never headers or bodies.
-    disableRequestLogging: false,
+    trustProxy: config.trustProxy,
   }).withTypeProvider<ZodTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
@@ -151,15 +157,22 @@ export async function buildApp(
         `too many requests: at most ${context.max} per ${context.after}; try again in ${context.ttl < 1000 ? '1 second' : `${Math.ceil(context.ttl / 1000)} seconds`}`,
       ),
   })
-  // Every change is rate-limited; routes may set their own (login does).
+  // Every change is rate-limited, with one budget per token across all write routes;
+  // a route with its own limit (login) keeps just that one.
+  const writeLimit = app.rateLimit({
+    max: config.writeRateLimit.max,
+    timeWindow: config.writeRateLimit.windowMs,
+  })
+  const routeTable: { method: string; url: string }[] = []
+  app.decorate('routeTable', routeTable)
   app.addHook('onRoute', (route) => {
     const methods = [route.method].flat()
+    for (const method of methods)
+      if (method !== 'HEAD' && !route.url.startsWith('/docs'))
+        routeTable.push({ method, url: route.url })
     const writes = methods.some((m) => !['GET', 'HEAD', 'OPTIONS'].includes(m))
     if (!writes || route.config?.rateLimit !== undefined) return
-    route.config = {
-      ...route.config,
-      rateLimit: { max: config.writeRateLimit.max, timeWindow: config.writeRateLimit.windowMs },
-    }
+    route.onRequest = [route.onRequest ?? []].flat().concat(writeLimit)
   })
   app.decorateRequest('principal', null)
   app.addHook('onRequest', bearerAuth(deps.store, ctx.now))

@@ -4,7 +4,7 @@ import { type ApiApp, type ApiConfig, buildApp, defaultApiConfig } from '../../s
 import { newToken } from '../../services/api/auth.ts'
 import { createInfluxQuery, type InfluxConfig } from '../../services/influx/client.ts'
 import { createLogger } from '../../services/log.ts'
-import { createHealthChecks } from '../../services/ops/server.ts'
+import { createHealthChecks, type HealthChecks } from '../../services/ops/server.ts'
 import type { Role, Store } from '../../services/store/repository.ts'
 import { hashPassword } from '../../services/store/secrets.ts'
 import { openSqliteStore } from '../../services/store/sqlite-store.ts'
@@ -48,6 +48,8 @@ export async function startApiWorld(
     influx?: InfluxConfig
     config?: Partial<ApiConfig>
     onDeviceRevoked?: (deviceId: string) => void
+    /** Checks for /health besides the store's (which is always added). */
+    health?: HealthChecks
   } = {},
 ): Promise<ApiWorld> {
   const store = opts.store ?? openSqliteStore(':memory:')
@@ -116,7 +118,7 @@ export async function startApiWorld(
   const influx = createInfluxQuery(
     opts.influx ?? { url: 'http://127.0.0.1:9', api: 'v1', database: 'none' },
   )
-  const health = createHealthChecks()
+  const health = opts.health ?? createHealthChecks()
   health.add('store', async () => {
     await store.listFarms()
     return null
