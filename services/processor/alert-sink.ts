@@ -18,6 +18,8 @@ export type AlertSink = {
    * the alert still fires). QoS 1; resolves when the broker has it.
    */
   announce(event: AlertEvent): Promise<void>
+  /** Publishes a stored event now (rather than at the next outbox retry). */
+  resend(event: AlertEvent): void
   published(): number
   close(): Promise<void>
 }
@@ -109,6 +111,7 @@ export async function createAlertSink(opts: {
       })
       opts.record?.([event])
     },
+    resend: publish,
     published: () => publishedCount,
     async close() {
       clearInterval(timer)

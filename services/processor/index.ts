@@ -134,13 +134,8 @@ export async function startProcessor(
     }
     for (const a of await deps.store.unannouncedResolutions()) {
       rules.forget(a.ruleId, a.deviceId)
-      await alerts.announce({
-        ...a.lastEvent,
-        state: 'resolved',
-        reminder: 0,
-        emitted_at: new Date(now).toISOString(),
-        message: `Resolved by ${a.resolvedBy ?? 'someone'}: ${a.resolutionNote ?? ''}`.trim(),
-      })
+      // The store made the resolution the alert's last event (in the outbox): send it now.
+      alerts.resend(a.lastEvent)
       await deps.store.markResolutionAnnounced(a.alertId)
     }
   }

@@ -57,7 +57,8 @@ export function sqliteAlerts(db: DatabaseSync): AlertRepository {
     announceAck: db.prepare('UPDATE alerts SET ack_announced = 1 WHERE alert_id = ?'),
     resolve: db.prepare(
       `UPDATE alerts SET state = 'resolved', resolved_at = ?, resolved_by = ?, resolution_note = ?,
-         resolution_announced = 0 WHERE alert_id = ? AND state = 'firing'`,
+         resolution_announced = 0, last_event = ?, event_published = 0
+       WHERE alert_id = ? AND state = 'firing'`,
     ),
     unannouncedResolutions: db.prepare('SELECT * FROM alerts WHERE resolution_announced = 0'),
     announceResolution: db.prepare('UPDATE alerts SET resolution_announced = 1 WHERE alert_id = ?'),
@@ -126,10 +127,20 @@ export function sqliteAlerts(db: DatabaseSync): AlertRepository {
     },
     async resolveAlertManually(alertId, by, note, atMs = Date.now()) {
       return inTransaction(() => {
-        if (Number(q.resolve.run(atMs, by, note, alertId).changes) === 0) return false
-        const r = q.getAlert.get(alertId) as Row
-        const event = { ...parseEvent(r.last_event), state: 'resolved' }
-        q.insertHistory.run(alertId, 'resolved', 0, atMs, by, note, JSON.stringify(event))
+        const r = q.getAlert.get(alertId) as Row | undefined
+        if (!r || r.state !== 'firing') return false
+        // The resolution becomes the alert's last event, in the outbox like any other: an
+        // unpublished firing event is replaced, never sent after its resolution.
+        const event: AlertEvent = {
+          ...parseEvent(r.last_event),
+          state: 'resolved',
+          reminder: 0,
+          emitted_at: new Date(atMs).toISOString(),
+          message: `Resolved by ${by}: ${note}`,
+        }
+        const json = JSON.stringify(event)
+        q.resolve.run(atMs, by, note, json, alertId)
+        q.insertHistory.run(alertId, 'resolved', 0, atMs, by, note, json)
         return true
       })
     },

@@ -55,6 +55,7 @@ async function setup(opts: { failQuarantineOnce?: boolean; rejectLinesWith?: str
       for (const e of events) await store.saveAlertEvent(e, startedAt(e))
     },
     announce: async () => {},
+    resend: () => {},
     published: () => 0,
     close: async () => {},
   }
