@@ -128,7 +128,7 @@ export function sqliteAlerts(db: DatabaseSync): AlertRepository {
     async resolveAlertManually(alertId, by, note, atMs = Date.now()) {
       return inTransaction(() => {
         const r = q.getAlert.get(alertId) as Row | undefined
-        if (!r || r.state !== 'firing') return false
+        if (r?.state !== 'firing') return false
         // The resolution becomes the alert's last event, in the outbox like any other: an
         // unpublished firing event is replaced, never sent after its resolution.
         const event: AlertEvent = {
