@@ -3,7 +3,7 @@ import { Registry } from 'prom-client'
 import { type ApiApp, type ApiConfig, buildApp, defaultApiConfig } from '../../services/api/app.ts'
 import { newToken } from '../../services/api/auth.ts'
 import { createInfluxQuery, type InfluxConfig } from '../../services/influx/client.ts'
-import { createLogger } from '../../services/log.ts'
+import { createLogger, type Logger } from '../../services/log.ts'
 import { createHealthChecks, type HealthChecks } from '../../services/ops/server.ts'
 import type { Role, Store } from '../../services/store/repository.ts'
 import { hashPassword } from '../../services/store/secrets.ts'
@@ -50,6 +50,8 @@ export async function startApiWorld(
     onDeviceRevoked?: (deviceId: string) => void
     /** Checks for /health besides the store's (which is always added). */
     health?: HealthChecks
+    /** Where the API logs (default: silent, or TEST_LOG_LEVEL). */
+    log?: Logger
   } = {},
 ): Promise<ApiWorld> {
   const store = opts.store ?? openSqliteStore(':memory:')
@@ -127,7 +129,7 @@ export async function startApiWorld(
     {
       store,
       influx,
-      log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+      log: opts.log ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
       health,
       registry: new Registry(),
       onDeviceRevoked: opts.onDeviceRevoked,
