@@ -23,13 +23,21 @@ export async function backtest(opts: {
   to: number
   influx: InfluxQuery
   devices: BacktestDirectory
+  /** Read only these farms' readings (a cooperative's own). */
+  farmIds?: readonly string[]
 }): Promise<BacktestResult> {
   const rule: Rule = { ...opts.rule, enabled: true }
   const engine = createRuleEngine()
   engine.setRules([rule])
   const kind = rule.scope.kind
   // Windows need some history before `from`; degree-days need the farms' trap catches.
-  const played = await loadStoredReadings(opts.influx, kind, opts.from - LOOK_BACK_MS, opts.to)
+  const played = await loadStoredReadings(
+    opts.influx,
+    kind,
+    opts.from - LOOK_BACK_MS,
+    opts.to,
+    opts.farmIds,
+  )
   if (engine.usesDegreeDays() && kind !== 'pest_trap')
     played.push(
       ...(await loadStoredReadings(
@@ -37,6 +45,7 @@ export async function backtest(opts: {
         'pest_trap',
         opts.from - 120 * 24 * 3_600_000,
         opts.to,
+        opts.farmIds,
       )),
     )
   played.sort((a, b) => a.reading.ts - b.reading.ts)

@@ -33,17 +33,29 @@ export function readingsFromSeries(kind: DeviceKind, series: InfluxSeries[]): St
   return [...out.values()]
 }
 
-/** A device kind's stored readings between `from` and `to` (epoch ms), oldest first. */
+/**
+ * A device kind's stored readings between `from` and `to` (epoch ms), oldest first; with
+ * `farmIds`, only those farms' (a cooperative's backtest reads nothing of the others').
+ */
 export async function loadStoredReadings(
   influx: InfluxQuery,
   kind: DeviceKind,
   from: number,
   to: number,
+  farmIds?: readonly string[],
 ): Promise<StoredReading[]> {
-  const range = `time >= ${Math.trunc(from)}ms AND time <= ${Math.trunc(to)}ms`
+  if (farmIds?.length === 0) return []
+  const params: Record<string, string> = {}
+  farmIds?.forEach((id, i) => {
+    params[`farm${i}`] = id
+  })
+  const farms = farmIds ? ` AND (${farmIds.map((_, i) => `farm = $farm${i}`).join(' OR ')})` : ''
+  const range = `time >= ${Math.trunc(from)}ms AND time <= ${Math.trunc(to)}ms${farms}`
   const q =
     kind === 'pest_trap'
       ? `SELECT "count", "seq", "interval_s" FROM pest_trap WHERE ${range} GROUP BY "device", "species"`
       : `SELECT * FROM "${kind}" WHERE ${range} GROUP BY "device"`
-  return readingsFromSeries(kind, await influx.query(q)).sort((a, b) => a.reading.ts - b.reading.ts)
+  return readingsFromSeries(kind, await influx.query(q, params)).sort(
+    (a, b) => a.reading.ts - b.reading.ts,
+  )
 }

@@ -99,6 +99,7 @@ export function backtestRoute(app: ApiApp, ctx: RouteContext) {
         to,
         influx,
         devices,
+        farmIds: farms.map((f) => f.id),
       })
       return {
         from: iso(from),
