@@ -3,8 +3,8 @@ import { type DeviceKind, envMetrics, irrigationMetrics, pondMetrics } from '../
 import type { InfluxQuery } from './client.ts'
 
 /**
- * Readings for dashboards and the API, by InfluxQL: the latest values of each device, and
- * a metric's time series aggregated per interval. Metric names are checked against the
+ * Readings for dashboards and the API, by InfluxQL: a metric's time series aggregated per
+ * interval (the latest values are in services/api/latest-readings.ts). Metric names are checked against the
  * contracts before they reach a query; values travel as bound parameters.
  */
 export const storedMetrics: Record<DeviceKind, readonly string[]> = {
@@ -15,29 +15,6 @@ export const storedMetrics: Record<DeviceKind, readonly string[]> = {
 }
 
 export class ReadingsQueryError extends Error {}
-
-export type LatestReading = { deviceId: string; ts: number; values: Record<string, number> }
-
-/** The latest value of every metric of each device of a kind on a farm. */
-export async function latestReadings(
-  influx: InfluxQuery,
-  q: { kind: DeviceKind; farmId: string },
-): Promise<LatestReading[]> {
-  const fields = storedMetrics[q.kind].map((m) => `last("${m}") AS "${m}"`).join(', ')
-  const series = await influx.query(
-    `SELECT ${fields} FROM "${q.kind}" WHERE farm = $farm GROUP BY "device"`,
-    { farm: q.farmId },
-  )
-  return series.flatMap((s) => {
-    const row = s.values[0]
-    if (!row || !s.tags?.device) return []
-    const values: Record<string, number> = {}
-    s.columns.forEach((c, i) => {
-      if (c !== 'time' && typeof row[i] === 'number') values[c] = row[i] as number
-    })
-    return [{ deviceId: s.tags.device, ts: row[0] as number, values }]
-  })
-}
 
 export type SeriesQuery = {
   kind: DeviceKind

@@ -14,10 +14,79 @@ export type ProvisionedDevice = Device & { secret: string }
 
 export class ProvisioningError extends Error {}
 
+/** One device to register; without an id, one is made from its kind. */
+export type DeviceRequest = {
+  farmId: string
+  siteId?: string | null
+  kind: DeviceKind
+  id?: string
+  name?: string
+  devEui?: string | null
+}
+
+async function check(store: Store, r: DeviceRequest, id: string): Promise<void> {
+  const farm = await store.getFarm(r.farmId)
+  if (!farm) throw new ProvisioningError(`farm ${r.farmId} does not exist; create it first`)
+  if (r.siteId) {
+    const site = await store.getSite(r.siteId)
+    if (!site || site.farmId !== r.farmId)
+      throw new ProvisioningError(`site ${r.siteId} does not belong to farm ${r.farmId}`)
+  }
+  if (!isValidId(id))
+    throw new ProvisioningError(
+      `device id "${id}" is not valid: use letters, digits, dot, dash or underscore (max 64)`,
+    )
+  if (await store.getDevice(id)) throw new ProvisioningError(`device ${id} is already registered`)
+  if (r.devEui && !/^[0-9A-Fa-f]{16}$/.test(r.devEui))
+    throw new ProvisioningError(
+      `DevEUI "${r.devEui}" is not valid: it is 16 hex digits, as printed on the device (e.g. 0004A30B001C0530)`,
+    )
+  if (r.devEui && (await store.getDeviceByDevEui(r.devEui)))
+    throw new ProvisioningError(`DevEUI ${r.devEui} is already registered to another device`)
+}
+
 /**
- * Registers devices and returns each with its MQTT secret. This is the only time the
- * secret exists in plaintext: only its hash is stored.
+ * Registers devices, all or none, and returns each with its MQTT secret. This is the only
+ * time the secret exists in plaintext: only its hash is stored.
  */
+export async function provisionDevices(
+  store: Store,
+  requests: readonly DeviceRequest[],
+): Promise<ProvisionedDevice[]> {
+  const ids = requests.map((r) => r.id ?? `${kindPrefix[r.kind]}-${randomBytes(4).toString('hex')}`)
+  const euis = requests.map((r) => r.devEui?.toLowerCase()).filter(Boolean)
+  if (new Set(ids).size !== ids.length)
+    throw new ProvisioningError('the same device id appears twice in one registration')
+  if (new Set(euis).size !== euis.length)
+    throw new ProvisioningError('the same DevEUI appears twice in one registration')
+  for (const [i, r] of requests.entries()) await check(store, r, ids[i] as string)
+  const secrets = requests.map(() => generateSecret())
+  const hashes = await Promise.all(secrets.map((secret) => hashSecret(secret)))
+  let devices: Device[]
+  try {
+    devices = await store.createDevices(
+      requests.map((r, i) => ({
+        id: ids[i] as string,
+        farmId: r.farmId,
+        siteId: r.siteId ?? null,
+        kind: r.kind,
+        name: r.name ?? (ids[i] as string),
+        devEui: r.devEui?.toLowerCase() ?? null,
+        secretHash: hashes[i] as string,
+      })),
+    )
+  } catch (err) {
+    // Another registration took an id or DevEUI between the checks and the insert.
+    if (/UNIQUE constraint failed/.test((err as Error).message))
+      throw new ProvisioningError(
+        'a device id or DevEUI was registered by someone else meanwhile; nothing was registered, try again',
+      )
+    throw err
+  }
+  return devices.map((d, i) => ({ ...d, secret: secrets[i] as string }))
+}
+
+/** Registers `count` devices of one kind (or the given ids) on a farm: the CLI's way. */
 export async function registerDevices(
   store: Store,
   req: {
@@ -30,49 +99,20 @@ export async function registerDevices(
     devEui?: string | null
   },
 ): Promise<ProvisionedDevice[]> {
-  const farm = await store.getFarm(req.farmId)
-  if (!farm) throw new ProvisioningError(`farm ${req.farmId} does not exist; create it first`)
-  if (req.siteId) {
-    const site = await store.getSite(req.siteId)
-    if (!site || site.farmId !== req.farmId)
-      throw new ProvisioningError(`site ${req.siteId} does not belong to farm ${req.farmId}`)
-  }
-  const ids =
-    req.ids ??
-    Array.from(
-      { length: req.count ?? 1 },
-      () => `${kindPrefix[req.kind]}-${randomBytes(4).toString('hex')}`,
-    )
-  for (const id of ids) {
-    if (!isValidId(id))
-      throw new ProvisioningError(
-        `device id "${id}" is not valid: use letters, digits, dot, dash or underscore (max 64)`,
-      )
-    if (await store.getDevice(id)) throw new ProvisioningError(`device ${id} is already registered`)
-  }
-  if (req.devEui && ids.length !== 1)
+  const n = req.ids?.length ?? req.count ?? 1
+  if (req.devEui && n !== 1)
     throw new ProvisioningError('a DevEUI belongs to one device: register it alone')
-  if (req.devEui && !/^[0-9A-Fa-f]{16}$/.test(req.devEui))
-    throw new ProvisioningError(
-      `DevEUI "${req.devEui}" is not valid: it is 16 hex digits, as printed on the device (e.g. 0004A30B001C0530)`,
-    )
-  if (req.devEui && (await store.getDeviceByDevEui(req.devEui)))
-    throw new ProvisioningError(`DevEUI ${req.devEui} is already registered to another device`)
-  const out: ProvisionedDevice[] = []
-  for (const [i, id] of ids.entries()) {
-    const secret = generateSecret()
-    const device = await store.createDevice({
-      id,
+  return provisionDevices(
+    store,
+    Array.from({ length: n }, (_, i) => ({
       farmId: req.farmId,
       siteId: req.siteId ?? null,
       kind: req.kind,
-      name: req.namePrefix ? `${req.namePrefix} ${i + 1}` : id,
-      devEui: req.devEui?.toLowerCase() ?? null,
-      secretHash: await hashSecret(secret),
-    })
-    out.push({ ...device, secret })
-  }
-  return out
+      id: req.ids?.[i],
+      name: req.namePrefix ? `${req.namePrefix} ${i + 1}` : undefined,
+      devEui: req.devEui ?? null,
+    })),
+  )
 }
 
 /** Creates or rotates a service account; returns its new secret. */

@@ -183,6 +183,8 @@ export interface FarmRepository {
 
 export interface DeviceRepository {
   createDevice(device: NewDevice): Promise<Device>
+  /** Creates all of them or, if any fails (a taken id or DevEUI), none. */
+  createDevices(devices: readonly NewDevice[]): Promise<Device[]>
   getDevice(id: string): Promise<Device | null>
   /** The device with this LoRaWAN DevEUI (16 hex digits, either case), revoked or not. */
   getDeviceByDevEui(devEui: string): Promise<Device | null>
@@ -192,6 +194,8 @@ export interface DeviceRepository {
   revokeDevice(id: string): Promise<boolean>
   /** Replaces an active device's secret hash (rotation); false if there is no such device. */
   setDeviceSecretHash(id: string, secretHash: string): Promise<boolean>
+  /** Renames a device or moves it to another site (null: none); null if there is no such device. */
+  updateDevice(id: string, patch: { name?: string; siteId?: string | null }): Promise<Device | null>
 }
 
 export interface ServiceAccountRepository {

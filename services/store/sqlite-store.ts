@@ -115,6 +115,8 @@ export function openSqliteStore(path: string): Store {
     revokeDevice: db.prepare(
       'UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL',
     ),
+    renameDevice: db.prepare('UPDATE devices SET name = ? WHERE id = ?'),
+    setDeviceSite: db.prepare('UPDATE devices SET site_id = ? WHERE id = ?'),
     upsertAccount: db.prepare(
       `INSERT INTO service_accounts (name, role, secret_hash, created_at) VALUES (?, ?, ?, ?)
        ON CONFLICT(name) DO UPDATE SET role = excluded.role, secret_hash = excluded.secret_hash`,
@@ -128,6 +130,15 @@ export function openSqliteStore(path: string): Store {
       'SELECT * FROM quarantine WHERE reason = ? ORDER BY id DESC LIMIT ?',
     ),
     countQuarantine: db.prepare('SELECT reason, COUNT(*) AS n FROM quarantine GROUP BY reason'),
+  }
+
+  function insertDevice(d: NewDevice): Device {
+    const createdAt = Date.now()
+    // Stored in lower case: network servers write DevEUIs in either case.
+    const devEui = d.devEui?.toLowerCase() ?? null
+    q.insertDevice.run(d.id, d.farmId, d.siteId, d.kind, d.name, devEui, d.secretHash, createdAt)
+    const { secretHash: _hash, ...device } = d
+    return { ...device, devEui, createdAt, revokedAt: null }
   }
 
   return {
@@ -184,12 +195,18 @@ export function openSqliteStore(path: string): Store {
       return r ? toSite(r) : null
     },
     async createDevice(d: NewDevice) {
-      const createdAt = Date.now()
-      // Stored in lower case: network servers write DevEUIs in either case.
-      const devEui = d.devEui?.toLowerCase() ?? null
-      q.insertDevice.run(d.id, d.farmId, d.siteId, d.kind, d.name, devEui, d.secretHash, createdAt)
-      const { secretHash: _hash, ...device } = d
-      return { ...device, devEui, createdAt, revokedAt: null }
+      return insertDevice(d)
+    },
+    async createDevices(devices) {
+      db.exec('BEGIN IMMEDIATE')
+      try {
+        const created = devices.map(insertDevice)
+        db.exec('COMMIT')
+        return created
+      } catch (err) {
+        db.exec('ROLLBACK')
+        throw err
+      }
     },
     async getDevice(id) {
       const r = q.getDevice.get(id) as Row | undefined
@@ -212,6 +229,12 @@ export function openSqliteStore(path: string): Store {
     },
     async revokeDevice(id) {
       return Number(q.revokeDevice.run(Date.now(), id).changes) > 0
+    },
+    async updateDevice(id, patch) {
+      if (patch.name !== undefined) q.renameDevice.run(patch.name, id)
+      if (patch.siteId !== undefined) q.setDeviceSite.run(patch.siteId, id)
+      const r = q.getDevice.get(id) as Row | undefined
+      return r ? toDevice(r) : null
     },
     async upsertServiceAccount(name, role, secretHash) {
       q.upsertAccount.run(name, role, secretHash, Date.now())

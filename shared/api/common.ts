@@ -16,7 +16,10 @@ export const Id = z
 
 /** A time in requests: ISO 8601 with a zone ("2026-11-23T05:00:00Z", "…+07:00"). */
 export const TimeParam = z.iso
-  .datetime({ offset: true })
+  .datetime({
+    offset: true,
+    error: 'a date-time in ISO 8601 with a zone, e.g. 2026-11-23T05:00:00+07:00 or …Z',
+  })
   .transform((s) => Date.parse(s))
   .describe('ISO 8601 date-time with a zone, e.g. 2026-11-23T05:00:00+07:00')
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { latestValues } from '../../../services/api/latest-readings.ts'
 import {
   createInfluxQuery,
   createInfluxWriter,
@@ -9,11 +10,7 @@ import {
   type InfluxdHandle,
   startInfluxd,
 } from '../../../services/influx/influxd.ts'
-import {
-  latestReadings,
-  ReadingsQueryError,
-  readingSeries,
-} from '../../../services/influx/readings.ts'
+import { ReadingsQueryError, readingSeries } from '../../../services/influx/readings.ts'
 import { createLogger } from '../../../services/log.ts'
 import { readingLines } from '../../../services/processor/line-protocol.ts'
 import type { Reading } from '../../../shared/index.ts'
@@ -60,12 +57,14 @@ afterAll(async () => {
 
 describe('readings for dashboards', () => {
   it('gives the latest values of each device of a farm', async () => {
-    const latest = await latestReadings(query, { kind: 'pond_sensor', farmId: 'f1' })
-    expect(latest.map((l) => l.deviceId).sort()).toEqual(['pond-1', 'pond-2'])
-    const p1 = latest.find((l) => l.deviceId === 'pond-1')
+    const latest = await latestValues(query, { kind: 'pond_sensor', farmId: 'f1' })
+    expect(latest.map((l) => l.device_id)).toEqual(['pond-1', 'pond-2'])
+    const p1 = latest.find((l) => l.device_id === 'pond-1')
     expect(p1?.values.dissolved_oxygen_mg_l).toBeCloseTo(5.9, 9)
     expect(p1?.values.ph).toBe(8)
-    expect(await latestReadings(query, { kind: 'pond_sensor', farmId: 'other' })).toEqual([])
+    // The time of the latest reading, not the epoch InfluxDB 1.x gives several last()s.
+    expect(p1?.ts).toBe(new Date(T0 + 110 * MIN).toISOString())
+    expect(await latestValues(query, { kind: 'pond_sensor', farmId: 'other' })).toEqual([])
   })
 
   it('aggregates a metric per interval (hourly mean, min, count)', async () => {
