@@ -38,6 +38,11 @@ export const ErrorBody = z.object({
 })
 export type ErrorBody = z.infer<typeof ErrorBody>
 
+/** The error answers a route documents, all with the same body, e.g. `errorResponses(400, 401)`. */
+export function errorResponses<C extends number>(...codes: C[]): Record<C, typeof ErrorBody> {
+  return Object.fromEntries(codes.map((c) => [c, ErrorBody])) as Record<C, typeof ErrorBody>
+}
+
 export const IdParams = z.object({ id: Id })
 
 export const roles = ['admin', 'technician', 'agronomist', 'farmer'] as const

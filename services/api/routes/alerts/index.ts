@@ -5,21 +5,14 @@ import {
   AlertView,
   ResolveAlertBody,
 } from '../../../../shared/api/alerts.ts'
-import { ErrorBody, IdParams, iso, isoOrNull } from '../../../../shared/api/common.ts'
+import { errorResponses, IdParams, iso, isoOrNull } from '../../../../shared/api/common.ts'
 import type { StoredAlert } from '../../../store/repository.ts'
 import type { ApiApp, RouteContext } from '../../app.ts'
 import { assertFarmAccess, type Principal, visibleFarm, who } from '../../auth.ts'
 import { ApiError, notFound } from '../../errors.ts'
 
 const tag = ['alerts']
-const errors = {
-  400: ErrorBody,
-  401: ErrorBody,
-  403: ErrorBody,
-  404: ErrorBody,
-  409: ErrorBody,
-  429: ErrorBody,
-}
+const errors = errorResponses(400, 401, 403, 404, 409, 429)
 
 export const alertView = (a: StoredAlert): AlertView => ({
   alert_id: a.alertId,

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { ErrorBody, IdParams, iso, isoOrNull, Ok } from '../../../../shared/api/common.ts'
+import { errorResponses, IdParams, iso, isoOrNull, Ok } from '../../../../shared/api/common.ts'
 import {
   LoginBody,
   LoginResponse,
@@ -16,7 +16,7 @@ import { ApiError, notFound } from '../../errors.ts'
 import { userView } from '../../views.ts'
 
 const tag = ['auth']
-const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 429: ErrorBody }
+const errors = errorResponses(400, 401, 403, 404, 429)
 
 // Verified against when the login is unknown, so a wrong login costs as long as a wrong
 // password and response times do not tell which logins exist.

@@ -1,4 +1,4 @@
-import { ErrorBody, IdParams } from '../../../../shared/api/common.ts'
+import { ErrorBody, errorResponses, IdParams } from '../../../../shared/api/common.ts'
 import {
   BatchBody,
   BatchResponse,
@@ -25,14 +25,7 @@ import { deviceView, liveViews, provisionedView, visibleDevice } from '../../dev
 import { ApiError, invalid } from '../../errors.ts'
 
 const tag = ['devices']
-const errors = {
-  400: ErrorBody,
-  401: ErrorBody,
-  403: ErrorBody,
-  404: ErrorBody,
-  409: ErrorBody,
-  429: ErrorBody,
-}
+const errors = errorResponses(400, 401, 403, 404, 409, 429)
 const provisioners = ['admin', 'technician'] as const
 /** Set on fleet answers made without InfluxDB: the live fields are missing. */
 const LIVE_HEADER = 'x-live-data'

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { ErrorBody, IdParams } from '../../../../shared/api/common.ts'
+import { errorResponses, IdParams } from '../../../../shared/api/common.ts'
 import {
   FarmSiteParams,
   FarmView,
@@ -15,14 +15,7 @@ import { ApiError, notFound } from '../../errors.ts'
 import { farmView, siteView, userView } from '../../views.ts'
 
 const tag = ['farms']
-const errors = {
-  400: ErrorBody,
-  401: ErrorBody,
-  403: ErrorBody,
-  404: ErrorBody,
-  409: ErrorBody,
-  429: ErrorBody,
-}
+const errors = errorResponses(400, 401, 403, 404, 409, 429)
 
 /** Farms of the caller's cooperative, their sites (fields, ponds) and people. */
 export async function farmRoutes(app: ApiApp, ctx: RouteContext) {

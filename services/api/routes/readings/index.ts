@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { ErrorBody, IdParams, iso } from '../../../../shared/api/common.ts'
+import { errorResponses, IdParams, iso } from '../../../../shared/api/common.ts'
 import {
   FarmLatestQuery,
   LatestReadingView,
@@ -16,14 +16,7 @@ import { influxFailure } from '../../influx-errors.ts'
 import { latestValues } from '../../latest-readings.ts'
 
 const tag = ['readings']
-const errors = {
-  400: ErrorBody,
-  401: ErrorBody,
-  403: ErrorBody,
-  404: ErrorBody,
-  429: ErrorBody,
-  503: ErrorBody,
-}
+const errors = errorResponses(400, 401, 403, 404, 429, 503)
 const DAY_MS = 86_400_000
 
 /** Readings for dashboards, from InfluxDB: latest values, and series aggregated per interval. */

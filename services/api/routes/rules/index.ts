@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import { z } from 'zod'
-import { ErrorBody, IdParams } from '../../../../shared/api/common.ts'
+import { errorResponses, IdParams } from '../../../../shared/api/common.ts'
 import {
   OptionalVersionQuery,
   RollbackBody,
@@ -27,14 +27,7 @@ import {
 import { backtestRoute } from './backtest.ts'
 
 const tag = ['rules']
-const errors = {
-  400: ErrorBody,
-  401: ErrorBody,
-  403: ErrorBody,
-  404: ErrorBody,
-  409: ErrorBody,
-  429: ErrorBody,
-}
+const errors = errorResponses(400, 401, 403, 404, 409, 429)
 
 /**
  * Rules of the caller's cooperative, each change a new version (author, time, diff) that

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { z } from 'zod'
-import { ErrorBody, IdParams } from '../../../../shared/api/common.ts'
+import { errorResponses, IdParams } from '../../../../shared/api/common.ts'
 import {
   NewUserBody,
   NewUserResponse,
@@ -15,14 +15,7 @@ import { ApiError, forbidden, notFound } from '../../errors.ts'
 import { userView } from '../../views.ts'
 
 const tag = ['people']
-const errors = {
-  400: ErrorBody,
-  401: ErrorBody,
-  403: ErrorBody,
-  404: ErrorBody,
-  409: ErrorBody,
-  429: ErrorBody,
-}
+const errors = errorResponses(400, 401, 403, 404, 409, 429)
 const staff = ['admin', 'technician', 'agronomist'] as const
 
 /** Readable one-time passwords: 12 characters from 62, about 71 bits. */
