@@ -1,5 +1,6 @@
 import type { DeviceStatusName } from '../../shared/api/devices.ts'
 import type { InfluxQuery, InfluxSeries } from '../influx/client.ts'
+import { tagIn } from '../influx/readings.ts'
 import type { Device } from '../store/repository.ts'
 
 /**
@@ -23,12 +24,7 @@ export type FleetScope = { farmIds: readonly string[] } | { deviceId: string }
 
 function whereOf(scope: FleetScope): { clause: string; params: Record<string, string> } {
   if ('deviceId' in scope) return { clause: 'device = $device', params: { device: scope.deviceId } }
-  const params: Record<string, string> = {}
-  const terms = scope.farmIds.map((id, i) => {
-    params[`farm${i}`] = id
-    return `farm = $farm${i}`
-  })
-  return { clause: `(${terms.join(' OR ')})`, params }
+  return tagIn('farm', scope.farmIds)
 }
 
 /** Each series' first row as { column: value }, by device. */

@@ -14,6 +14,16 @@ export const storedMetrics: Record<DeviceKind, readonly string[]> = {
   pest_trap: ['count'],
 }
 
+/** `(tag = $tag0 OR tag = $tag1 …)` with its bound parameters: values never enter the query text. */
+export function tagIn(tag: string, values: readonly string[]) {
+  const params: Record<string, string> = {}
+  const terms = values.map((v, i) => {
+    params[`${tag}${i}`] = v
+    return `"${tag}" = $${tag}${i}`
+  })
+  return { clause: `(${terms.join(' OR ')})`, params }
+}
+
 export class ReadingsQueryError extends Error {}
 
 export type SeriesQuery = {

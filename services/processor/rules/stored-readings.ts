@@ -1,5 +1,6 @@
 import type { DeviceKind, Reading } from '../../../shared/index.ts'
 import type { InfluxQuery, InfluxSeries } from '../../influx/client.ts'
+import { tagIn } from '../../influx/readings.ts'
 
 /**
  * Stored points turned back into readings (the inverse of line-protocol.ts), so that
@@ -45,12 +46,9 @@ export async function loadStoredReadings(
   farmIds?: readonly string[],
 ): Promise<StoredReading[]> {
   if (farmIds?.length === 0) return []
-  const params: Record<string, string> = {}
-  farmIds?.forEach((id, i) => {
-    params[`farm${i}`] = id
-  })
-  const farms = farmIds ? ` AND (${farmIds.map((_, i) => `farm = $farm${i}`).join(' OR ')})` : ''
-  const range = `time >= ${Math.trunc(from)}ms AND time <= ${Math.trunc(to)}ms${farms}`
+  const farms = farmIds ? tagIn('farm', farmIds) : { clause: '', params: {} }
+  const range = `time >= ${Math.trunc(from)}ms AND time <= ${Math.trunc(to)}ms${farms.clause && ` AND ${farms.clause}`}`
+  const params = farms.params
   const q =
     kind === 'pest_trap'
       ? `SELECT "count", "seq", "interval_s" FROM pest_trap WHERE ${range} GROUP BY "device", "species"`
