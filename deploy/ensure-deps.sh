@@ -4,11 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages: the InfluxDB server always; Mosquitto too for the tests (--tests),
-# which run the processor against an external broker.
+# Debian packages: the InfluxDB server always; for the tests (--tests) also Mosquitto (the
+# processor against an external broker) and Chromium (the service worker in a real browser).
 need=()
 command -v influxd >/dev/null 2>&1 || need+=(influxdb)
-if [ "${1:-}" = "--tests" ]; then command -v mosquitto >/dev/null 2>&1 || need+=(mosquitto); fi
+if [ "${1:-}" = "--tests" ]; then
+  command -v mosquitto >/dev/null 2>&1 || need+=(mosquitto)
+  command -v chromium >/dev/null 2>&1 || need+=(chromium)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ]; then
     echo "tani: installing ${need[*]} from Debian (apt-get install -y ${need[*]})…" >&2

@@ -12,9 +12,9 @@ const bool = z
 export const ConfigSchema = z.object({
   TANI_SERVICES: z
     .string()
-    .default('broker,processor,api')
+    .default('broker,processor,api,notifier')
     .transform((s) => s.split(',').map((x) => x.trim()))
-    .pipe(z.array(z.enum(['broker', 'processor', 'api'])).min(1)),
+    .pipe(z.array(z.enum(['broker', 'processor', 'api', 'notifier'])).min(1)),
   TANI_DATA_DIR: z.string().default('data'),
   TANI_DB: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -53,6 +53,22 @@ export const ConfigSchema = z.object({
   API_LOGIN_PER_MINUTE: z.coerce.number().int().min(1).default(10),
   /** Changes (POST, PUT, PATCH, DELETE) per token or address per minute. */
   API_WRITES_PER_MINUTE: z.coerce.number().int().min(1).default(120),
+
+  /** Where people open the dashboards: deep links in notifications start here. */
+  PUBLIC_URL: z.string().url().default('http://localhost:8080'),
+  NOTIFIER_USERNAME: z.string().default('notifier'),
+  /** Needed when the notifier runs without the embedded broker. */
+  NOTIFIER_SECRET: z.string().min(16, 'use at least 16 random characters').optional(),
+  /** VAPID keys (base64url); generated on first start and kept in the store when absent. */
+  VAPID_PUBLIC_KEY: z.string().optional(),
+  VAPID_PRIVATE_KEY: z.string().optional(),
+  /** How push services reach the operator (RFC 8292): mailto: or https:. */
+  VAPID_SUBJECT: z
+    .string()
+    .regex(/^(mailto:|https:\/\/)/, 'a mailto: or https: URL')
+    .default('mailto:ops@tani.example'),
+  /** Minutes before an unacknowledged critical alert goes to the technicians and webhooks. */
+  NOTIFIER_ESCALATE_AFTER_MIN: z.coerce.number().min(1).default(15),
 
   INFLUX_URL: z.string().url().default('http://127.0.0.1:8086'),
   INFLUX_API: z.enum(['auto', 'v1', 'v2']).default('auto'),

@@ -7,6 +7,7 @@ import { type Config, loadConfig } from './config.ts'
 import { createInfluxQuery, detectApi, type InfluxConfig } from './influx/client.ts'
 import { createDatabase } from './influx/influxd.ts'
 import { createLogger, type Logger } from './log.ts'
+import { type Notifier, startNotifier } from './notifier/index.ts'
 import { createHealthChecks, createRegistry, type Ops, startOps } from './ops/server.ts'
 import { type Processor, startProcessor } from './processor/index.ts'
 import { registerProcessorMetrics } from './processor/metrics.ts'
@@ -25,6 +26,7 @@ export type Running = {
   processor: Processor | null
   ops: Ops | null
   api: Api | null
+  notifier: Notifier | null
   store: Store
   stop(): Promise<void>
 }
@@ -49,10 +51,12 @@ export async function startServices(config: Config, log: Logger): Promise<Runnin
   let processor: Processor | null = null
   let ops: Ops | null = null
   let api: Api | null = null
+  let notifier: Notifier | null = null
   const registry = createRegistry()
   const health = createHealthChecks()
   const stopAll = async () => {
     await api?.stop()
+    await notifier?.stop()
     await ops?.stop()
     await processor?.stop()
     await broker?.stop()
@@ -82,25 +86,22 @@ export async function startServices(config: Config, log: Logger): Promise<Runnin
       health.add('broker', () => (b.stats().listening ? null : 'the MQTT listener is closed'))
       registerBrokerMetrics(registry, b.stats)
     }
-    // A broker given the processor's secret registers it, so separate containers can
-    // share one secret from the environment (docker-compose.yml).
-    if (broker && config.PROCESSOR_SECRET)
-      await rotateServiceAccount(
+    // A broker given a service's secret registers it, so separate containers can share
+    // one secret from the environment (docker-compose.yml).
+    if (broker)
+      for (const [name, role, secret] of [
+        [config.PROCESSOR_USERNAME, 'processor', config.PROCESSOR_SECRET],
+        [config.NOTIFIER_USERNAME, 'notifier', config.NOTIFIER_SECRET],
+      ] as const)
+        if (secret) await rotateServiceAccount(store, name, role, secret)
+    if (config.TANI_SERVICES.includes('processor')) {
+      const secret = await serviceSecret(
+        broker,
         store,
         config.PROCESSOR_USERNAME,
-        'processor',
         config.PROCESSOR_SECRET,
+        'processor',
       )
-    if (config.TANI_SERVICES.includes('processor')) {
-      let secret = config.PROCESSOR_SECRET
-      if (!secret) {
-        if (!broker)
-          throw new Error(
-            'PROCESSOR_SECRET is required when the processor runs without the embedded broker (create it with: npm run tani -- service-account create processor)',
-          )
-        // In one process the processor's secret never leaves memory: a new one each start.
-        secret = await rotateServiceAccount(store, config.PROCESSOR_USERNAME, 'processor')
-      }
       const influx = influxConfigOf(config)
       if (
         config.INFLUX_CREATE_DATABASE &&
@@ -125,6 +126,33 @@ export async function startServices(config: Config, log: Logger): Promise<Runnin
         p.stats().connected ? null : 'not connected to the MQTT broker',
       )
       registerProcessorMetrics(registry, p.stats)
+    }
+    if (config.TANI_SERVICES.includes('notifier')) {
+      notifier = await startNotifier(
+        {
+          mqttUrl: config.MQTT_URL ?? `mqtt://127.0.0.1:${broker?.port ?? config.MQTT_PORT}`,
+          username: config.NOTIFIER_USERNAME,
+          password: await serviceSecret(
+            broker,
+            store,
+            config.NOTIFIER_USERNAME,
+            config.NOTIFIER_SECRET,
+            'notifier',
+          ),
+          baseUrl: config.PUBLIC_URL.replace(/\/+$/, ''),
+          vapid: {
+            publicKey: config.VAPID_PUBLIC_KEY,
+            privateKey: config.VAPID_PRIVATE_KEY,
+            subject: config.VAPID_SUBJECT,
+          },
+          escalateAfterMs: config.NOTIFIER_ESCALATE_AFTER_MIN * 60_000,
+        },
+        { store, log, registry },
+      )
+      const n = notifier
+      health.add('notifier', () =>
+        n.stats().connected ? null : 'not connected to the MQTT broker',
+      )
     }
     if (config.TANI_SERVICES.includes('processor') || config.TANI_SERVICES.includes('api'))
       health.add('influxdb', () => pingInflux(config.INFLUX_URL))
@@ -157,7 +185,27 @@ export async function startServices(config: Config, log: Logger): Promise<Runnin
     await stopAll()
     throw err
   }
-  return { broker, processor, ops, api, store, stop: stopAll }
+  return { broker, processor, ops, api, notifier, store, stop: stopAll }
+}
+
+/**
+ * A service's MQTT secret: from the environment (registered when this process runs the
+ * broker), or, in one process with the embedded broker, a new one each start that never
+ * leaves memory.
+ */
+async function serviceSecret(
+  broker: Broker | null,
+  store: Store,
+  name: string,
+  given: string | undefined,
+  role: 'processor' | 'notifier',
+): Promise<string> {
+  if (given) return given
+  if (!broker)
+    throw new Error(
+      `${role.toUpperCase()}_SECRET is required when the ${role} runs without the embedded broker (create it with: npm run tani -- service-account create ${name} --role ${role})`,
+    )
+  return rotateServiceAccount(store, name, role)
 }
 
 async function pingInflux(url: string): Promise<string | null> {

@@ -1,6 +1,7 @@
 export * from './alerts.ts'
 export * from './lorawan.ts'
 export * from './lorawan-codec.ts'
+export * from './push.ts'
 export * from './readings.ts'
 export * from './rules.ts'
 export * from './status.ts'

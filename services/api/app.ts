@@ -1,4 +1,6 @@
+import { fileURLToPath } from 'node:url'
 import rateLimit from '@fastify/rate-limit'
+import fastifyStatic from '@fastify/static'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import Fastify, {
@@ -27,6 +29,7 @@ import { authRoutes } from './routes/auth/index.ts'
 import { deviceRoutes } from './routes/devices/index.ts'
 import { farmRoutes } from './routes/farms/index.ts'
 import { opsRoutes } from './routes/ops/index.ts'
+import { pushRoutes } from './routes/push/index.ts'
 import { readingRoutes } from './routes/readings/index.ts'
 import { ruleRoutes } from './routes/rules/index.ts'
 import { userRoutes } from './routes/users/index.ts'
@@ -36,6 +39,8 @@ import { userRoutes } from './routes/users/index.ts'
  * are the zod schemas in shared/api/: they validate requests, shape responses and make
  * the OpenAPI document at /docs.
  */
+
+const DASHBOARD_DIR = fileURLToPath(new URL('../../dashboards/push/', import.meta.url))
 
 export type ApiConfig = {
   /** Largest request body, bytes (CSV batches of devices included). */
@@ -95,6 +100,7 @@ const routeModules = [
   alertRoutes,
   readingRoutes,
   opsRoutes,
+  pushRoutes,
 ]
 
 export async function buildApp(
@@ -147,6 +153,15 @@ export async function buildApp(
     transform: jsonSchemaTransform,
   })
   await app.register(swaggerUi, { routePrefix: '/docs' })
+  // The pages (dashboards/push: the alerts page, its service worker). A service worker
+  // must come from the origin it serves, so the API's origin serves it.
+  await app.register(fastifyStatic, {
+    root: DASHBOARD_DIR,
+    prefix: '/app/',
+    setHeaders: (res, path) => {
+      if (path.endsWith('sw.js')) res.header('Service-Worker-Allowed', '/app/')
+    },
+  })
   await app.register(rateLimit, {
     global: false,
     // Keyed by token when there is one (a cooperative behind one address is many people).
@@ -168,7 +183,7 @@ export async function buildApp(
   app.addHook('onRoute', (route) => {
     const methods = [route.method].flat()
     for (const method of methods)
-      if (method !== 'HEAD' && !route.url.startsWith('/docs'))
+      if (method !== 'HEAD' && !route.url.startsWith('/docs') && !route.url.startsWith('/app'))
         routeTable.push({ method, url: route.url })
     const writes = methods.some((m) => !['GET', 'HEAD', 'OPTIONS'].includes(m))
     if (!writes || route.config?.rateLimit !== undefined) return
@@ -180,7 +195,7 @@ export async function buildApp(
   // that first, not what their body lacks. Public routes declare `security: []`.
   app.addHook('preValidation', async (req) => {
     const url = req.routeOptions.url
-    if (!url || url.startsWith('/docs')) return
+    if (!url || url.startsWith('/docs') || url.startsWith('/app')) return
     const security = (req.routeOptions.schema as { security?: unknown[] } | undefined)?.security
     if (Array.isArray(security) && security.length === 0) return
     who(req)

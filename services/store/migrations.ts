@@ -210,4 +210,64 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
       CREATE INDEX alerts_farm_started ON alerts(farm_id, started_at);
     `,
   },
+  {
+    version: 9,
+    name: 'web push: VAPID keys, subscriptions, preferences, webhooks, notification outbox',
+    sql: `
+      CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE push_subscriptions (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        endpoint TEXT NOT NULL UNIQUE,
+        p256dh TEXT NOT NULL,
+        auth TEXT NOT NULL,
+        user_agent TEXT,
+        created_at INTEGER NOT NULL,
+        last_success_at INTEGER,
+        failures INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX push_subscriptions_user ON push_subscriptions(user_id);
+      CREATE TABLE notification_prefs (
+        user_id TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        farm_ids TEXT,
+        site_ids TEXT,
+        min_severity TEXT NOT NULL,
+        quiet_start TEXT,
+        quiet_end TEXT,
+        time_zone TEXT
+      );
+      CREATE TABLE webhooks (
+        id TEXT PRIMARY KEY,
+        cooperative_id TEXT NOT NULL REFERENCES cooperatives(id),
+        url TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        min_severity TEXT NOT NULL,
+        events TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX webhooks_cooperative ON webhooks(cooperative_id);
+      CREATE TABLE notification_outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        dedupe_key TEXT NOT NULL UNIQUE,
+        alert_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        target TEXT NOT NULL,
+        user_id TEXT,
+        payload TEXT NOT NULL,
+        urgency TEXT NOT NULL,
+        ttl_s INTEGER NOT NULL,
+        topic TEXT,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        not_before INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        done_at INTEGER,
+        detail TEXT
+      );
+      CREATE INDEX notification_outbox_due ON notification_outbox(status, not_before)
+        WHERE status IN ('queued', 'held');
+      CREATE TABLE escalations (alert_id TEXT PRIMARY KEY, escalated_at INTEGER NOT NULL);
+    `,
+  },
 ]

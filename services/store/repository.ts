@@ -1,5 +1,5 @@
 import type { Role } from '../../shared/api/common.ts'
-import type { AlertEvent, DeviceKind, Rule } from '../../shared/index.ts'
+import type { AlertEvent, DeviceKind, Rule, Severity } from '../../shared/index.ts'
 
 /**
  * The control-plane store as the services see it. SQLite implements it today
@@ -162,6 +162,122 @@ export type RuleVersion = {
 
 export class VersionConflictError extends Error {}
 
+export type PushSubscriptionRecord = {
+  id: string
+  userId: string
+  endpoint: string
+  /** The browser's keys, base64url, as its PushSubscription gave them. */
+  p256dh: string
+  auth: string
+  userAgent: string | null
+  createdAt: number
+  lastSuccessAt: number | null
+  /** Failed sends in a row (reset by a success). */
+  failures: number
+}
+
+/** What a person wants to be told about. */
+export type NotificationPrefs = {
+  userId: string
+  /** Farms followed; null: the farms they belong to (a farmer's), none for staff. */
+  farmIds: string[] | null
+  /** Sites followed within those farms; null: all. */
+  siteIds: string[] | null
+  minSeverity: Severity
+  /** Local times HH:MM; info and warning alerts wait until the end, as one digest. */
+  quietHours: { start: string; end: string } | null
+  /** IANA zone of the quiet hours; null: the farm's. */
+  timeZone: string | null
+}
+
+export type Webhook = {
+  id: string
+  cooperativeId: string
+  url: string
+  /** Signs each call (HMAC-SHA256); shown once when created. */
+  secret: string
+  minSeverity: Severity
+  /** Every routed alert, or only escalations (nobody acknowledged, or push failed). */
+  events: 'all' | 'escalations'
+  createdAt: number
+}
+
+export type NotificationStatus = 'queued' | 'held' | 'sent' | 'failed' | 'gone'
+/** One notification to send, kept until sent (the notifier's outbox). */
+export type OutboxItem = {
+  id: number
+  /** Unique: (alert, state, reminder, channel, target); a repeat is ignored. */
+  dedupeKey: string
+  alertId: string
+  state: string
+  channel: 'push' | 'webhook'
+  /** A push subscription id or a webhook id. */
+  target: string
+  userId: string | null
+  /** The NotificationPayload (push) or WebhookBody (webhook), JSON. */
+  payload: string
+  urgency: 'very-low' | 'low' | 'normal' | 'high'
+  ttlS: number
+  topic: string | null
+  status: NotificationStatus
+  attempts: number
+  /** Not sent before this time (retry back-off, or the end of quiet hours for held ones). */
+  notBefore: number
+  createdAt: number
+  doneAt: number | null
+  detail: string | null
+}
+export type NewOutboxItem = Pick<
+  OutboxItem,
+  | 'dedupeKey'
+  | 'alertId'
+  | 'state'
+  | 'channel'
+  | 'target'
+  | 'userId'
+  | 'payload'
+  | 'urgency'
+  | 'ttlS'
+  | 'topic'
+  | 'notBefore'
+> & { held?: boolean }
+
+export interface NotificationRepository {
+  getSetting(key: string): Promise<string | null>
+  setSetting(key: string, value: string): Promise<void>
+  /** Stores the value unless the key has one; returns what is stored (first writer wins). */
+  setSettingIfAbsent(key: string, value: string): Promise<string>
+  /** Adds a subscription, or takes over the one with the same endpoint (a re-subscribe). */
+  upsertPushSubscription(
+    s: Pick<PushSubscriptionRecord, 'id' | 'userId' | 'endpoint' | 'p256dh' | 'auth' | 'userAgent'>,
+  ): Promise<PushSubscriptionRecord>
+  getPushSubscription(id: string): Promise<PushSubscriptionRecord | null>
+  listPushSubscriptions(userId: string): Promise<PushSubscriptionRecord[]>
+  removePushSubscription(id: string): Promise<boolean>
+  recordPushResult(id: string, ok: boolean, atMs: number): Promise<void>
+  /** A person's preferences; the defaults (own farms, every severity, no quiet hours) if unset. */
+  notificationPrefs(userId: string): Promise<NotificationPrefs>
+  setNotificationPrefs(prefs: NotificationPrefs): Promise<void>
+  createWebhook(w: Omit<Webhook, 'createdAt'>): Promise<Webhook>
+  getWebhook(id: string): Promise<Webhook | null>
+  listWebhooks(cooperativeId: string): Promise<Webhook[]>
+  deleteWebhook(id: string): Promise<boolean>
+  /** Queues notifications in one transaction, skipping any whose dedupe key exists; returns how many are new. */
+  enqueueNotifications(items: readonly NewOutboxItem[]): Promise<number>
+  /** Queued notifications whose time has come, oldest first. */
+  dueNotifications(nowMs: number, limit: number): Promise<OutboxItem[]>
+  /** Held (quiet hours) notifications whose time has come. */
+  dueDigests(nowMs: number): Promise<OutboxItem[]>
+  finishNotification(
+    id: number,
+    outcome: { status: 'sent' | 'failed' | 'gone'; detail: string | null; atMs: number },
+  ): Promise<void>
+  retryNotification(id: number, retry: { notBefore: number; detail: string }): Promise<void>
+  notificationsOf(alertId: string): Promise<OutboxItem[]>
+  /** Records an escalation; false if this alert was escalated already. */
+  markEscalated(alertId: string, atMs: number): Promise<boolean>
+}
+
 export interface FarmRepository {
   createCooperative(c: Omit<Cooperative, 'createdAt'>): Promise<Cooperative>
   getCooperative(id: string): Promise<Cooperative | null>
@@ -293,6 +409,7 @@ export interface Store
     DeviceRepository,
     ServiceAccountRepository,
     PeopleRepository,
+    NotificationRepository,
     RuleRepository,
     AlertRepository,
     QuarantineRepository {

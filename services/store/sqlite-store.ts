@@ -13,6 +13,7 @@ import type {
   Store,
 } from './repository.ts'
 import { sqliteAlerts } from './sqlite-alerts.ts'
+import { sqliteNotifications } from './sqlite-notifications.ts'
 import { sqlitePeople } from './sqlite-people.ts'
 import { sqliteRules } from './sqlite-rules.ts'
 
@@ -145,6 +146,7 @@ export function openSqliteStore(path: string): Store {
     ...sqlitePeople(db),
     ...sqliteRules(db),
     ...sqliteAlerts(db),
+    ...sqliteNotifications(db),
     async createFarm(farm) {
       const createdAt = Date.now()
       const cooperativeId = farm.cooperativeId ?? DEFAULT_COOPERATIVE
