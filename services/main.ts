@@ -139,7 +139,8 @@ export async function startServices(config: Config, log: Logger): Promise<Runnin
             config.NOTIFIER_SECRET,
             'notifier',
           ),
-          baseUrl: config.PUBLIC_URL.replace(/\/+$/, ''),
+          // The alerts page (dashboards/push, served by the API at /app/) routes by hash.
+          baseUrl: `${config.PUBLIC_URL.replace(/\/+$/, '')}/app/#`,
           vapid: {
             publicKey: config.VAPID_PUBLIC_KEY,
             privateKey: config.VAPID_PRIVATE_KEY,

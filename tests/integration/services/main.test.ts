@@ -50,6 +50,7 @@ describe('services/main', () => {
         store: { ok: true },
         broker: { ok: true },
         processor: { ok: true },
+        notifier: { ok: true },
         influxdb: { ok: true },
       },
     })
@@ -61,6 +62,7 @@ describe('services/main', () => {
     expect(Object.keys(((await health.json()) as { checks: object }).checks).sort()).toEqual([
       'broker',
       'influxdb',
+      'notifier',
       'processor',
       'store',
     ])
