@@ -169,10 +169,11 @@ async function main() {
     MQTT_WS_PORT: String(wsPort),
     OPS_PORT: String(opsPort),
     API_PORT: String(apiPort),
+    PUBLIC_URL: process.env.PUBLIC_URL ?? `http://127.0.0.1:${apiPort}`,
     INFLUX_URL: influxd.url,
     INFLUX_API: 'v1',
   })
-  say('Starting the broker, the processor and the HTTP API…')
+  say('Starting the broker, the processor, the HTTP API and the notifier…')
   const running = await startServices(config, log)
   const broker = running.broker
   if (!broker) throw new Error('the demo needs the embedded broker')
@@ -215,6 +216,7 @@ Tani is running (data in ${DATA}).
   MQTT broker      mqtt://127.0.0.1:${broker.port}   (WebSocket ws://127.0.0.1:${broker.wsPort}/mqtt)
   InfluxDB 1.x     ${influxd.url}   database "${db}"
   HTTP API         ${api}   (OpenAPI and a try-it page: ${api}/docs)
+  Alerts page      ${api}/app/   (turns on Web Push for a browser; notifications link here)
   Health, metrics  ${api}/health   ${api}/metrics   (also http://127.0.0.1:${running.ops?.port})
   Simulated farm   ${creds.devices.length} devices on farm ${FARM}, a reading every ${intervalS} s each
   Device secrets   ${CREDENTIALS}

@@ -14,12 +14,18 @@ const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true 
 
 const substitute = (v: string) =>
   String(v).replace(/\$\{(\w+)(?::?[-?][^}]*)?\}/g, (_m, name: string) =>
-    name === 'PROCESSOR_SECRET' ? 'a-secret-of-enough-length' : 'x',
+    name.endsWith('_SECRET')
+      ? 'a-secret-of-enough-length'
+      : name.endsWith('_URL')
+        ? 'http://localhost:8080'
+        : name === 'VAPID_SUBJECT'
+          ? 'mailto:ops@tani.example'
+          : 'x',
   )
 
 describe('docker-compose.yml', () => {
-  it('runs broker, processor and API from the same image with configurations the services accept', () => {
-    for (const name of ['broker', 'processor', 'api']) {
+  it('runs broker, processor, API and notifier from the same image with configurations the services accept', () => {
+    for (const name of ['broker', 'processor', 'api', 'notifier']) {
       const env = Object.fromEntries(
         Object.entries(compose.services[name]?.environment ?? {}).map(([k, v]) => [
           k,
