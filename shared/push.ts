@@ -8,6 +8,17 @@ import { Severity } from './rules.ts'
  * dashboards/ shows.
  */
 
+/** https, or http to this machine only (tests, a gateway on the same host). */
+export const isSecureOrLoopbackUrl = (u: string): boolean => {
+  // z.url() has refused what does not parse; refinements still run after it.
+  if (!URL.canParse(u)) return true
+  const url = new URL(u)
+  return (
+    url.protocol === 'https:' ||
+    (url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname))
+  )
+}
+
 const base64url = (bytes: number, what: string) =>
   z
     .string()
@@ -22,15 +33,7 @@ export const PushSubscriptionInput = z.object({
   endpoint: z
     .url()
     .max(2048)
-    .refine((u) => {
-      // zod runs refinements after a failed z.url() too: leave that error to speak.
-      if (!URL.canParse(u)) return true
-      const url = new URL(u)
-      return (
-        url.protocol === 'https:' ||
-        (url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname))
-      )
-    }, 'endpoint must be an https URL (the browser push service)'),
+    .refine(isSecureOrLoopbackUrl, 'endpoint must be an https URL (the browser push service)'),
   expirationTime: z.number().nullable().optional(),
   keys: z.object({
     /** The browser's P-256 public key, uncompressed point (65 bytes). */

@@ -1,22 +1,10 @@
 import { Counter, Gauge, type Registry } from 'prom-client'
+import { countersFrom } from '../ops/server.ts'
 import type { NotifierStats } from './index.ts'
 
 /** The notifier's metrics; returns the per-outcome counter the delivery worker feeds. */
 export function registerNotifierMetrics(registry: Registry, stats: () => NotifierStats) {
-  // Counters read from the notifier's running totals, advanced by the difference.
-  const counter = (name: string, help: string, value: (s: NotifierStats) => number) => {
-    let previous = 0
-    new Counter({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        const now = value(stats())
-        if (now > previous) this.inc(now - previous)
-        previous = now
-      },
-    })
-  }
+  const counter = countersFrom(registry, stats)
   counter('tani_notifier_alert_events_total', 'Alert events taken from the bus', (s) => s.events)
   counter(
     'tani_notifier_alert_events_rejected_total',

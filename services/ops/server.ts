@@ -1,7 +1,7 @@
 import { once } from 'node:events'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { collectDefaultMetrics, Registry } from 'prom-client'
+import { Counter, collectDefaultMetrics, Registry } from 'prom-client'
 import type { Logger } from '../log.ts'
 
 /**
@@ -16,6 +16,26 @@ export function createRegistry(): Registry {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'tani_' })
   return registry
+}
+
+/**
+ * Prometheus counters read from a service's running totals at each scrape: each is
+ * advanced by the difference since the previous one.
+ */
+export function countersFrom<S>(registry: Registry, stats: () => S) {
+  return (name: string, help: string, value: (s: S) => number) => {
+    let previous = 0
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const now = value(stats())
+        if (now > previous) this.inc(now - previous)
+        previous = now
+      },
+    })
+  }
 }
 
 export type Ops = {

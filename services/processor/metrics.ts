@@ -1,22 +1,10 @@
 import { Counter, Gauge, type Registry } from 'prom-client'
+import { countersFrom } from '../ops/server.ts'
 import type { ProcessorStats } from './index.ts'
 
 /** Prometheus metrics read from the processor's counters at each scrape. */
 export function registerProcessorMetrics(registry: Registry, stats: () => ProcessorStats): void {
-  // Counters are advanced by the difference since the previous scrape.
-  const counter = (name: string, help: string, value: (s: ProcessorStats) => number) => {
-    let previous = 0
-    new Counter({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        const now = value(stats())
-        if (now > previous) this.inc(now - previous)
-        previous = now
-      },
-    })
-  }
+  const counter = countersFrom(registry, stats)
   counter('tani_processor_messages_received_total', 'MQTT messages received', (s) => s.received)
   counter(
     'tani_processor_readings_stored_total',

@@ -55,3 +55,12 @@ export const Locale = z
   .describe('Language of notifications and pages')
 
 export const Ok = z.object({ ok: z.literal(true) })
+
+export const TimeZone = z.string().refine((tz) => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz })
+    return true
+  } catch {
+    return false
+  }
+}, 'an IANA time zone such as Asia/Ho_Chi_Minh')

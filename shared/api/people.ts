@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { Id, Locale, Role, Time } from './common.ts'
+import { Id, Locale, Role, Time, TimeZone } from './common.ts'
 
 /** People, their sessions and tokens, cooperatives and farms. */
 
@@ -106,19 +106,10 @@ export const FarmView = z.object({
   sites: z.array(SiteView),
 })
 
-const timeZone = z.string().refine((tz) => {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz })
-    return true
-  } catch {
-    return false
-  }
-}, 'an IANA time zone such as Asia/Ho_Chi_Minh')
-
 export const NewFarmBody = z.object({
   id: Id,
   name: z.string().min(1).max(120),
-  timezone: timeZone.default('Asia/Ho_Chi_Minh'),
+  timezone: TimeZone.default('Asia/Ho_Chi_Minh'),
 })
 
 const TagMap = z.record(

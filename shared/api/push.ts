@@ -1,7 +1,7 @@
 import { z } from 'zod'
-import { PushSubscriptionInput } from '../push.ts'
+import { isSecureOrLoopbackUrl, PushSubscriptionInput } from '../push.ts'
 import { Severity } from '../rules.ts'
-import { Id, Time } from './common.ts'
+import { Id, Time, TimeZone } from './common.ts'
 
 /** Web Push subscriptions, what each person wants to be told, and cooperatives' webhooks. */
 
@@ -37,15 +37,6 @@ const clock = z
   .string()
   .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a local time HH:MM between 00:00 and 23:59, e.g. 22:00')
 
-const ianaZone = z.string().refine((tz) => {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz })
-    return true
-  } catch {
-    return false
-  }
-}, 'an IANA time zone such as Asia/Ho_Chi_Minh')
-
 const QuietHours = z
   .object({ start: clock, end: clock })
   .refine((q) => q.start !== q.end, 'start and end must differ (22:00 to 05:00, say)')
@@ -62,7 +53,7 @@ export const NotificationPrefsBody = z.object({
   min_severity: Severity.default('info'),
   quiet_hours: QuietHours.nullable().default(null),
   /** The zone of the quiet hours; null: each farm's own. */
-  time_zone: ianaZone.nullable().default(null),
+  time_zone: TimeZone.nullable().default(null),
 })
 
 export const NotificationPrefsView = z.object({
@@ -87,15 +78,10 @@ export const NewWebhookBody = z.object({
   url: z
     .url()
     .max(2048)
-    .refine((u) => {
-      // z.url() has refused what does not parse; refinements still run after it.
-      if (!URL.canParse(u)) return true
-      const url = new URL(u)
-      return (
-        url.protocol === 'https:' ||
-        (url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname))
-      )
-    }, 'url must be https (http only to a receiver on this machine: 127.0.0.1, localhost, [::1])'),
+    .refine(
+      isSecureOrLoopbackUrl,
+      'url must be https (http only to a receiver on this machine: 127.0.0.1, localhost, [::1])',
+    ),
   min_severity: Severity.default('warning'),
   events: z.enum(['all', 'escalations']).default('escalations'),
 })
