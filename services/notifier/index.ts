@@ -17,6 +17,8 @@ import { createWebhookSender } from './webhook.ts'
  * acknowledging the event, so a crash loses nothing; the delivery worker sends them.
  */
 
+const KEEP_FINISHED_MS = 30 * 24 * 3_600_000
+
 export type NotifierConfig = {
   mqttUrl: string
   username: string
@@ -142,6 +144,14 @@ export async function startNotifier(
       .catch((e: Error) => log.error({ err: e.message }, 'escalation check failed'))
   }, config.escalationCheckMs ?? 30_000)
   escalationTimer.unref()
+  // Finished sends are kept a while as dedupe keys (an event redelivered days later after a
+  // broker restore still sends nothing), then forgotten so the outbox stays small.
+  const pruneTimer = setInterval(() => {
+    deps.store
+      .pruneNotifications(now() - KEEP_FINISHED_MS)
+      .catch((e: Error) => log.error({ err: e.message }, 'outbox prune failed'))
+  }, 3_600_000)
+  pruneTimer.unref()
   if (deps.registry)
     outcomes = registerNotifierMetrics(deps.registry, () => ({
       ...stats,
@@ -156,6 +166,7 @@ export async function startNotifier(
     async stop() {
       clearInterval(deliveryTimer)
       clearInterval(escalationTimer)
+      clearInterval(pruneTimer)
       source.pause()
       await source.close()
       await worker.runOnce().catch(() => 0)

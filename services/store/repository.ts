@@ -274,6 +274,8 @@ export interface NotificationRepository {
   ): Promise<void>
   retryNotification(id: number, retry: { notBefore: number; detail: string }): Promise<void>
   notificationsOf(alertId: string): Promise<OutboxItem[]>
+  /** Forgets finished sends older than this (their dedupe keys with them); returns how many. */
+  pruneNotifications(finishedBeforeMs: number): Promise<number>
   /** Records an escalation; false if this alert was escalated already. */
   markEscalated(alertId: string, atMs: number): Promise<boolean>
 }

@@ -107,6 +107,9 @@ export function sqliteNotifications(db: DatabaseSync): NotificationRepository {
     retry: db.prepare(
       "UPDATE notification_outbox SET status = 'queued', not_before = ?, detail = ?, attempts = attempts + 1 WHERE id = ?",
     ),
+    prune: db.prepare(
+      "DELETE FROM notification_outbox WHERE status IN ('sent', 'failed', 'gone') AND done_at < ?",
+    ),
     ofAlert: db.prepare('SELECT * FROM notification_outbox WHERE alert_id = ? ORDER BY id'),
     escalate: db.prepare(
       'INSERT OR IGNORE INTO escalations (alert_id, escalated_at) VALUES (?, ?)',
@@ -242,6 +245,9 @@ export function sqliteNotifications(db: DatabaseSync): NotificationRepository {
     },
     async notificationsOf(alertId) {
       return (q.ofAlert.all(alertId) as Row[]).map(toItem)
+    },
+    async pruneNotifications(finishedBeforeMs) {
+      return Number(q.prune.run(finishedBeforeMs).changes)
     },
     async markEscalated(alertId, atMs) {
       return Number(q.escalate.run(alertId, atMs).changes) > 0
