@@ -211,25 +211,36 @@ export function createDeliveryWorker(deps: DeliveryDeps) {
   }
 
   let running: Promise<number> | null = null
-  /** Sends what is due now; returns how many sends were tried. Runs one pass at a time. */
+  let again = false
+  /**
+   * Sends what is due now; returns how many sends were tried. One pass at a time: asked
+   * during a pass, another follows it at once (a new alert does not wait for the timer).
+   */
   function runOnce(): Promise<number> {
-    running ??= (async () => {
+    if (running) {
+      again = true
+      return running
+    }
+    running = (async () => {
+      let tried = 0
       try {
-        const now = deps.now()
-        await releaseDigests(now)
-        const due = await store.dueNotifications(now, 200)
-        const width = deps.concurrency ?? 8
-        for (let i = 0; i < due.length; i += width)
-          await Promise.all(
-            due
-              .slice(i, i + width)
-              .map((item) =>
+        do {
+          again = false
+          const now = deps.now()
+          await releaseDigests(now)
+          const due = await store.dueNotifications(now, 200)
+          const width = deps.concurrency ?? 8
+          for (let i = 0; i < due.length; i += width)
+            await Promise.all(
+              due.slice(i, i + width).map((item) =>
                 deliver(item).catch((err: Error) =>
                   log.error({ alertId: item.alertId, err: err.message }, 'delivery failed'),
                 ),
               ),
-          )
-        return due.length
+            )
+          tried += due.length
+        } while (again)
+        return tried
       } finally {
         running = null
       }
