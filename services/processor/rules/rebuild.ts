@@ -4,6 +4,7 @@ import type { Logger } from '../../log.ts'
 import type { Device } from '../../store/repository.ts'
 import { metricsOf, type RuleEngine } from './engine.ts'
 import { loadStoredReadings } from './stored-readings.ts'
+import { DEFAULT_MAX_POINTS } from './window.ts'
 
 /**
  * After a restart, refills the windows the rules look back on (rate, projection, trend,
@@ -21,13 +22,20 @@ export async function rebuildWindows(
   const now = Date.now()
   for (const need of engine.windowNeeds()) {
     const byDevice = new Map<string, Reading[]>()
+    // A window keeps at most DEFAULT_MAX_POINTS points: reading more of a device's history
+    // would only cost memory (a fleet's fortnight of readings does not fit in a processor).
     for (const { device, reading } of await loadStoredReadings(
       influx,
       need.kind,
       now - need.spanMs,
       now,
-    ))
-      byDevice.set(device, [...(byDevice.get(device) ?? []), reading])
+      undefined,
+      DEFAULT_MAX_POINTS,
+    )) {
+      const list = byDevice.get(device)
+      if (list) list.push(reading)
+      else byDevice.set(device, [reading])
+    }
     for (const [device, readings] of byDevice)
       for (const metric of need.metrics) {
         const ps = readings.flatMap((r) => {

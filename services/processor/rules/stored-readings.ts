@@ -44,15 +44,19 @@ export async function loadStoredReadings(
   from: number,
   to: number,
   farmIds?: readonly string[],
+  /** Only each series' newest points, at most this many (what a rule window can hold). */
+  lastPerSeries?: number,
 ): Promise<StoredReading[]> {
   if (farmIds?.length === 0) return []
   const farms = farmIds ? tagIn('farm', farmIds) : { clause: '', params: {} }
   const range = `time >= ${Math.trunc(from)}ms AND time <= ${Math.trunc(to)}ms${farms.clause && ` AND ${farms.clause}`}`
   const params = farms.params
+  // LIMIT applies per series (per device, per species), newest first.
+  const newest = lastPerSeries ? ` ORDER BY time DESC LIMIT ${Math.trunc(lastPerSeries)}` : ''
   const q =
     kind === 'pest_trap'
-      ? `SELECT "count", "seq", "interval_s" FROM pest_trap WHERE ${range} GROUP BY "device", "species"`
-      : `SELECT * FROM "${kind}" WHERE ${range} GROUP BY "device"`
+      ? `SELECT "count", "seq", "interval_s" FROM pest_trap WHERE ${range} GROUP BY "device", "species"${newest}`
+      : `SELECT * FROM "${kind}" WHERE ${range} GROUP BY "device"${newest}`
   return readingsFromSeries(kind, await influx.query(q, params)).sort(
     (a, b) => a.reading.ts - b.reading.ts,
   )

@@ -30,7 +30,7 @@ export type SeriesWindow = {
 
 export type SeriesWindowOptions = { spanMs: number; maxPoints?: number }
 
-const DEFAULT_MAX_POINTS = 512
+export const DEFAULT_MAX_POINTS = 512
 const INITIAL_CAPACITY = 8
 
 export function createSeriesWindow(opts: SeriesWindowOptions): SeriesWindow {
