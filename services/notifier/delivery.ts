@@ -232,11 +232,13 @@ export function createDeliveryWorker(deps: DeliveryDeps) {
           const width = deps.concurrency ?? 8
           for (let i = 0; i < due.length; i += width)
             await Promise.all(
-              due.slice(i, i + width).map((item) =>
-                deliver(item).catch((err: Error) =>
-                  log.error({ alertId: item.alertId, err: err.message }, 'delivery failed'),
+              due
+                .slice(i, i + width)
+                .map((item) =>
+                  deliver(item).catch((err: Error) =>
+                    log.error({ alertId: item.alertId, err: err.message }, 'delivery failed'),
+                  ),
                 ),
-              ),
             )
           tried += due.length
         } while (again)

@@ -2,6 +2,7 @@ import { median } from 'simple-statistics'
 import { parseDuration } from '../../../shared/duration.ts'
 import type { Condition } from '../../../shared/index.ts'
 import { crossing, nextLocalTime, project, ratePerHour, trend } from './fits.ts'
+import { localHHMM, localMinutes } from './local-time.ts'
 import { lowVariance, stuckValue } from './sanity.ts'
 import { breached, cleared } from './threshold.ts'
 import type { SeriesWindow } from './window.ts'
@@ -30,26 +31,6 @@ export type Judgement = {
 export type JudgeContext = { ts: number; timeZone: string }
 
 const hm = (text: string) => text.split(':').map(Number) as [number, number]
-
-/** Minutes since local midnight of `ts` in the zone. */
-function localMinutes(ts: number, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-GB', {
-    timeZone,
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(new Date(ts))
-  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? 0)
-  return get('hour') * 60 + get('minute')
-}
-
-const localClock = (ts: number, timeZone: string) =>
-  new Intl.DateTimeFormat('en-GB', {
-    timeZone,
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  }).format(new Date(ts))
 
 export function judge(
   c: Condition,
@@ -220,7 +201,7 @@ export function judge(
         projection: { value: projection.value, targetTs: toTs },
         extras: {
           by: c.by,
-          reached_at: crossesAt === null ? c.by : localClock(crossesAt, at.timeZone),
+          reached_at: crossesAt === null ? c.by : localHHMM(crossesAt, at.timeZone),
         },
       }
     }

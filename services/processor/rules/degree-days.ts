@@ -1,6 +1,7 @@
 import type { Reading } from '../../../shared/index.ts'
 import type { Device } from '../../store/repository.ts'
 import { accumulateDegreeDays, detectBiofix, PEST_PRESETS } from './derived.ts'
+import { localDate } from './local-time.ts'
 
 /**
  * Degree-days per farm and pest, as pest-monitoring services compute them: daily
@@ -19,13 +20,7 @@ type FarmDays = {
   biofix: Map<string, string>
 }
 
-const dateIn = (ts: number, timeZone: string) =>
-  new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).format(new Date(ts))
+const dateIn = localDate
 
 /** The local date of the evening a night's catch belongs to (noon to noon). */
 const nightOf = (ts: number, timeZone: string) => dateIn(ts - 12 * 3_600_000, timeZone)

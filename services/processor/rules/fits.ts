@@ -1,4 +1,5 @@
 import { linearRegression, linearRegressionLine, mean, rSquared } from 'simple-statistics'
+import { zoneOffsetMs } from './local-time.ts'
 
 /**
  * Least-squares fits over event-time points, for rate, trend and forecast rules.
@@ -224,8 +225,7 @@ function localParts(ts: number, timeZone: string): LocalParts {
 
 /** UTC offset (ms, east positive) of the zone at instant ts; whole seconds. */
 function offsetAt(ts: number, timeZone: string): number {
-  const whole = Math.floor(ts / 1000) * 1000
-  return localParts(whole, timeZone).wall - whole
+  return zoneOffsetMs(ts, timeZone)
 }
 
 /**

@@ -174,9 +174,11 @@ describe('degree-days survive a restart', () => {
     )
     await stack.processor?.reloadRules()
     const DAY = 86_400_000
-    // Local noon today in Vietnam, and days before it.
-    const noon =
+    // The latest local noon in Vietnam that has passed, and days before it (after local
+    // midnight, today's noon is still ahead: a reading stamped then would be clock_ahead).
+    const todayNoon =
       Math.floor((Date.now() + 7 * 3_600_000) / DAY) * DAY - 7 * 3_600_000 + 12 * 3_600_000
+    const noon = todayNoon <= Date.now() ? todayNoon : todayNoon - DAY
     // History from before this processor started, straight into InfluxDB (as a previous
     // run of the processor would have left it).
     const { createInfluxWriter } = await import('../../../services/influx/client.ts')
