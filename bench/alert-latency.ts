@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
@@ -11,7 +10,9 @@ import { registerDevices, rotateServiceAccount } from '../services/store/provisi
 import { hashSecret } from '../services/store/secrets.ts'
 import { openSqliteStore } from '../services/store/sqlite-store.ts'
 import { AlertEvent, Rule } from '../shared/index.ts'
+import { accepts } from '../tests/harness/ports.ts'
 import { startPushService } from '../tests/harness/push-service.ts'
+import { freePort, waitFor } from './lib/children.ts'
 
 /**
  * Alert latency under load: the services (embedded broker, processor, notifier) run in a
@@ -35,30 +36,11 @@ export function percentiles(samples: number[]): Percentiles {
   return { n: s.length, p50: at(50), p95: at(95), p99: at(99), max: s.at(-1) ?? Number.NaN }
 }
 
-async function freePort(): Promise<number> {
-  const srv = createServer()
-  srv.listen(0, '127.0.0.1')
-  await once(srv, 'listening')
-  const port = (srv.address() as { port: number }).port
-  await new Promise((r) => srv.close(r))
-  return port
-}
-
-async function waitForPort(port: number, child: ChildProcess, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
+async function waitForPort(port: number, child: ChildProcess) {
+  await waitFor(async () => {
     if (child.exitCode !== null) throw new Error(`services exited with ${child.exitCode}`)
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect({ host: '127.0.0.1', port }, () => {
-        s.destroy()
-        resolve(true)
-      })
-      s.once('error', () => resolve(false))
-    })
-    if (ok) return
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  throw new Error(`services did not listen on ${port} within ${timeoutMs} ms`)
+    return (await accepts(port)) ? true : null
+  }, `the services to listen on ${port}`)
 }
 
 export async function alertLatency(opts: {

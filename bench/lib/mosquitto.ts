@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
-import { connect } from 'node:net'
 import { join } from 'node:path'
+import { accepts } from '../../tests/harness/ports.ts'
 import { freePort, sleep, spawnChild, tempDir } from './children.ts'
 
 /**
@@ -11,16 +11,6 @@ import { freePort, sleep, spawnChild, tempDir } from './children.ts'
  * and a capped queue would drop them at the broker, not in Tani.
  */
 export type BenchMosquitto = { url: string; pid: number }
-
-const accepts = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = connect(port, '127.0.0.1')
-    s.once('connect', () => {
-      s.destroy()
-      resolve(true)
-    })
-    s.once('error', () => resolve(false))
-  })
 
 export async function startBenchMosquitto(): Promise<BenchMosquitto> {
   const dir = await tempDir('mosquitto')

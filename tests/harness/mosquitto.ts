@@ -1,34 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { accepts, freePort } from './ports.ts'
 
 /**
  * Debian's Mosquitto on a free loopback port with its own config, for the processor's
  * external-broker case. Anonymous access: the ACL case is the embedded broker's.
  */
 export type MosquittoHandle = { url: string; port: number; stop(): Promise<void> }
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number }
-      srv.close(() => resolve(port))
-    })
-  })
-
-const accepts = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = connect(port, '127.0.0.1')
-    s.once('connect', () => {
-      s.destroy()
-      resolve(true)
-    })
-    s.once('error', () => resolve(false))
-  })
 
 export async function startMosquitto(): Promise<MosquittoHandle> {
   const dir = await mkdtemp(join(tmpdir(), 'tani-mosquitto-'))

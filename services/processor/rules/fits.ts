@@ -1,5 +1,5 @@
 import { linearRegression, linearRegressionLine, mean, rSquared } from 'simple-statistics'
-import { zoneOffsetMs } from './local-time.ts'
+import { localParts, zoneOffsetMs } from './local-time.ts'
 
 /**
  * Least-squares fits over event-time points, for rate, trend and forecast rules.
@@ -188,46 +188,6 @@ export function crossing(points: readonly TimedValue[], opts: CrossingOptions): 
   return t <= opts.toTs ? t : null
 }
 
-const offsetFormatters = new Map<string, Intl.DateTimeFormat>()
-
-function formatterFor(timeZone: string): Intl.DateTimeFormat {
-  let f = offsetFormatters.get(timeZone)
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    })
-    offsetFormatters.set(timeZone, f)
-  }
-  return f
-}
-
-type LocalParts = { year: number; month: number; day: number; wall: number }
-
-/** Local calendar date of `ts` in the zone, and its wall-clock time read as if UTC. */
-function localParts(ts: number, timeZone: string): LocalParts {
-  const parts: Record<string, number> = {}
-  for (const p of formatterFor(timeZone).formatToParts(new Date(ts))) {
-    if (p.type !== 'literal') parts[p.type] = Number(p.value)
-  }
-  const year = parts.year ?? Number.NaN
-  const month = parts.month ?? Number.NaN
-  const day = parts.day ?? Number.NaN
-  const wall = Date.UTC(year, month - 1, day, parts.hour ?? 0, parts.minute ?? 0, parts.second ?? 0)
-  return { year, month, day, wall }
-}
-
-/** UTC offset (ms, east positive) of the zone at instant ts; whole seconds. */
-function offsetAt(ts: number, timeZone: string): number {
-  return zoneOffsetMs(ts, timeZone)
-}
-
 /**
  * The instant of a local wall time (given as if UTC). Ambiguous or skipped times are
  * resolved as Temporal's 'compatible' disambiguation does: the earlier instant in a
@@ -235,10 +195,10 @@ function offsetAt(ts: number, timeZone: string): number {
  * (02:30 on a Berlin spring-forward day becomes 03:30 CEST).
  */
 function instantOfWall(wall: number, timeZone: string): number {
-  const before = wall - offsetAt(wall - DAY_MS, timeZone)
-  const after = wall - offsetAt(wall + DAY_MS, timeZone)
-  const beforeOk = offsetAt(before, timeZone) === wall - before
-  const afterOk = offsetAt(after, timeZone) === wall - after
+  const before = wall - zoneOffsetMs(wall - DAY_MS, timeZone)
+  const after = wall - zoneOffsetMs(wall + DAY_MS, timeZone)
+  const beforeOk = zoneOffsetMs(before, timeZone) === wall - before
+  const afterOk = zoneOffsetMs(after, timeZone) === wall - after
   if (beforeOk && afterOk) return Math.min(before, after)
   if (beforeOk) return before
   if (afterOk) return after

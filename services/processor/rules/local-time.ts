@@ -30,20 +30,22 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
   return f
 }
 
-function computeOffset(ts: number, timeZone: string): number {
-  const p: Record<string, number> = {}
-  for (const part of formatterFor(timeZone).formatToParts(new Date(ts)))
-    if (part.type !== 'literal') p[part.type] = Number(part.value)
-  const wall = Date.UTC(
-    p.year ?? 1970,
-    (p.month ?? 1) - 1,
-    p.day ?? 1,
-    p.hour ?? 0,
-    p.minute ?? 0,
-    p.second ?? 0,
-  )
-  return wall - Math.floor(ts / 1000) * 1000
+export type LocalParts = { year: number; month: number; day: number; wall: number }
+
+/** Local calendar date of `ts` in the zone, and its wall-clock time read as if UTC. */
+export function localParts(ts: number, timeZone: string): LocalParts {
+  const parts: Record<string, number> = {}
+  for (const p of formatterFor(timeZone).formatToParts(new Date(ts)))
+    if (p.type !== 'literal') parts[p.type] = Number(p.value)
+  const year = parts.year ?? Number.NaN
+  const month = parts.month ?? Number.NaN
+  const day = parts.day ?? Number.NaN
+  const wall = Date.UTC(year, month - 1, day, parts.hour ?? 0, parts.minute ?? 0, parts.second ?? 0)
+  return { year, month, day, wall }
 }
+
+const computeOffset = (ts: number, timeZone: string): number =>
+  localParts(ts, timeZone).wall - Math.floor(ts / 1000) * 1000
 
 /** The zone's UTC offset at `ts`, ms east of UTC. */
 export function zoneOffsetMs(ts: number, timeZone: string): number {

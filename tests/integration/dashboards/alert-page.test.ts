@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { AlertEvent } from '../../../shared/index.ts'
+import { alertEvent } from '../../harness/alert-event.ts'
 import { type ApiWorld, startApiWorld } from '../../harness/api.ts'
 import { type BrowserHandle, startBrowser } from '../../harness/browser.ts'
 
@@ -12,28 +12,7 @@ let w: ApiWorld
 let browser: BrowserHandle
 let origin: string
 
-const firing: AlertEvent = {
-  v: 1,
-  alert_id: 'al-page-1',
-  state: 'firing',
-  rule_id: 'do-critical',
-  rule_version: 1,
-  severity: 'critical',
-  farm_id: 'farm-a',
-  site_id: 'pond-a1',
-  device_id: 'pond-a1-do',
-  device_kind: 'pond_sensor',
-  metric: 'dissolved_oxygen_mg_l',
-  value: 2.4,
-  threshold: 3,
-  op: 'below',
-  reading_ts: new Date().toISOString(),
-  seq: 1,
-  emitted_at: new Date().toISOString(),
-  late: false,
-  reminder: 0,
-  message: 'Oxygen in Pond A1 is 2.4 mg/L (below 3): start the aerators now',
-}
+const firing = alertEvent({ alert_id: 'al-page-1' })
 
 beforeAll(async () => {
   w = await startApiWorld()

@@ -7,6 +7,7 @@ import { type Notifier, startNotifier } from '../../../services/notifier/index.t
 import { verifyWebhook } from '../../../services/notifier/webhook.ts'
 import { registerDevices, rotateServiceAccount } from '../../../services/store/provisioning.ts'
 import { type AlertEvent, NotificationPayload, Rule, WebhookBody } from '../../../shared/index.ts'
+import { alertEvent } from '../../harness/alert-event.ts'
 import { type ApiWorld, startApiWorld } from '../../harness/api.ts'
 import { type PushService, startPushService } from '../../harness/push-service.ts'
 import { eventually, lowOxygenRule, type Stack, startStack } from '../../harness/stack.ts'
@@ -61,30 +62,15 @@ async function subscribe(userId: string, name: string) {
 let n = 0
 function event(over: Partial<AlertEvent> = {}): AlertEvent {
   n++
-  const ts = new Date(now() - 1000).toISOString()
-  return {
-    v: 1,
-    alert_id: `al-test-${n}`,
-    state: 'firing',
-    rule_id: 'do-critical',
-    rule_version: 1,
-    severity: 'critical',
-    farm_id: 'farm-a',
-    site_id: 'pond-a1',
-    device_id: 'pond-a1-do',
-    device_kind: 'pond_sensor',
-    metric: 'dissolved_oxygen_mg_l',
-    value: 2.4,
-    threshold: 3,
-    op: 'below',
-    reading_ts: ts,
-    seq: n,
-    emitted_at: ts,
-    late: false,
-    reminder: 0,
-    message: 'Oxygen in Pond A1 is 2.4 mg/L (below 3)',
-    ...over,
-  }
+  return alertEvent(
+    {
+      alert_id: `al-test-${n}`,
+      seq: n,
+      message: 'Oxygen in Pond A1 is 2.4 mg/L (below 3)',
+      ...over,
+    },
+    now() - 1000,
+  )
 }
 const publish = (e: AlertEvent | string) =>
   bus.publishAsync(

@@ -1,34 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { AlertEvent } from '../../../shared/index.ts'
+import { alertEvent } from '../../harness/alert-event.ts'
 import { type ApiWorld, startApiWorld } from '../../harness/api.ts'
 
 let w: ApiWorld
 const T0 = Date.parse('2026-11-20T00:00:00Z')
 const hour = 3_600_000
 
-function event(o: Partial<AlertEvent> & Pick<AlertEvent, 'alert_id' | 'farm_id'>): AlertEvent {
-  return {
-    v: 1,
-    state: 'firing',
-    rule_id: 'do-critical',
-    rule_version: 1,
-    severity: 'critical',
-    site_id: null,
-    device_id: `pond-${o.farm_id}`,
-    device_kind: 'pond_sensor',
-    metric: 'dissolved_oxygen_mg_l',
-    value: 2.4,
-    threshold: 3,
-    op: 'below',
-    reading_ts: new Date(T0).toISOString(),
-    seq: 1,
-    emitted_at: new Date(T0).toISOString(),
-    late: false,
-    reminder: 0,
-    message: 'Oxygen in Pond A1 is 2.4 mg/L (below 3): start the aerators now',
-    ...o,
-  }
-}
+const event = (o: Partial<AlertEvent> & Pick<AlertEvent, 'alert_id' | 'farm_id'>): AlertEvent =>
+  alertEvent({ site_id: null, device_id: `pond-${o.farm_id}`, ...o }, T0)
 
 const ids = (res: { json(): { alert_id: string }[] }) => res.json().map((a) => a.alert_id)
 

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createHealthChecks } from '../../../services/ops/server.ts'
+import { alertEvent } from '../../harness/alert-event.ts'
 import { type ApiWorld, startApiWorld } from '../../harness/api.ts'
 
 let w: ApiWorld | undefined
@@ -8,32 +9,13 @@ afterEach(async () => {
   w = undefined
 })
 
-const firingAlert = (w: ApiWorld, id: string) =>
-  w.store.saveAlertEvent(
-    {
-      v: 1,
-      alert_id: id,
-      state: 'firing',
-      rule_id: 'do-critical',
-      rule_version: 1,
-      severity: 'critical',
-      farm_id: 'farm-a',
-      site_id: 'pond-a1',
-      device_id: 'pond-1',
-      device_kind: 'pond_sensor',
-      metric: 'dissolved_oxygen_mg_l',
-      value: 2.4,
-      threshold: 3,
-      op: 'below',
-      reading_ts: '2026-11-20T00:00:00.000Z',
-      seq: 1,
-      emitted_at: '2026-11-20T00:00:00.000Z',
-      late: false,
-      reminder: 0,
-      message: 'Oxygen low',
-    },
-    Date.parse('2026-11-20T00:00:00Z'),
+const firingAlert = (w: ApiWorld, id: string) => {
+  const ts = Date.parse('2026-11-20T00:00:00Z')
+  return w.store.saveAlertEvent(
+    alertEvent({ alert_id: id, device_id: 'pond-1', message: 'Oxygen low' }, ts),
+    ts,
   )
+}
 
 describe('GET /health', () => {
   it('answers 200 with each check, without a token', async () => {
