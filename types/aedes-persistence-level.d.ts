@@ -1,4 +1,5 @@
 declare module 'aedes-persistence-level' {
+  import type { Readable } from 'node:stream'
   import type { ClassicLevel } from 'classic-level'
 
   /** An aedes persistence backed by a LevelDB instance (callback-style facade). */
@@ -7,6 +8,8 @@ declare module 'aedes-persistence-level' {
     destroy(cb?: () => void): Promise<void> | undefined
     outgoingUpdate(client: { id: string }, packet: unknown): Promise<unknown>
     outgoingEnqueueCombi(subs: unknown, packet: unknown): Promise<unknown>
+    /** The retained messages matching any of the patterns (aedes reads it on SUBSCRIBE). */
+    createRetainedStreamCombi(patterns: string[]): Readable
   }
   export default function aedesPersistenceLevel(db: ClassicLevel<string, Buffer>): LevelPersistence
 }

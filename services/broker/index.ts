@@ -2,6 +2,7 @@ import { once } from 'node:events'
 import { mkdirSync } from 'node:fs'
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http'
 import { type AddressInfo, createServer, type Server } from 'node:net'
+import type { Readable } from 'node:stream'
 import { Aedes, type Client } from 'aedes'
 import aedesPersistenceLevel from 'aedes-persistence-level'
 import { ClassicLevel } from 'classic-level'
@@ -69,6 +70,7 @@ function forwardEveryPacket(client: Client) {
 type Persistence = {
   outgoingEnqueueCombi(subs: unknown, packet: unknown): Promise<unknown>
   outgoingUpdate(client: { id: string }, packet: unknown): Promise<unknown>
+  createRetainedStreamCombi(patterns: string[]): Readable
 }
 function inCallOrder<A extends unknown[]>(
   fn: (...args: A) => Promise<unknown>,
@@ -105,6 +107,31 @@ function keepDeliveryOrder<P extends Persistence>(persistence: P): P {
   return persistence
 }
 
+/**
+ * A SUBSCRIBE makes aedes read the retained messages through a stream it pipes without
+ * an error handler; stopping the broker closes the database under a stream still
+ * reading, and its 'Database is not open' became an uncaught exception. The streams are
+ * tracked, their errors logged, and the ones still open are ended before the database
+ * closes.
+ */
+function trackRetainedStreams(persistence: Persistence, log: Logger): () => void {
+  const open = new Set<Readable>()
+  const create = persistence.createRetainedStreamCombi.bind(persistence)
+  persistence.createRetainedStreamCombi = (patterns) => {
+    const stream = create(patterns)
+    open.add(stream)
+    stream.on('error', (err: Error) =>
+      log.warn({ err: err.message }, 'reading retained messages failed'),
+    )
+    stream.on('close', () => open.delete(stream))
+    return stream
+  }
+  return () => {
+    for (const stream of open) stream.destroy()
+    open.clear()
+  }
+}
+
 /** Hard cap on one PUBLISH payload; the processor quarantines anything over its own smaller limit. */
 const MAX_PAYLOAD_BYTES = 1024 * 1024
 
@@ -116,6 +143,7 @@ export async function startBroker(
   mkdirSync(config.persistenceDir, { recursive: true })
   const db = new ClassicLevel<string, Buffer>(config.persistenceDir, { valueEncoding: 'buffer' })
   const persistence = keepDeliveryOrder(aedesPersistenceLevel(db))
+  const endRetainedStreams = trackRetainedStreams(persistence, log)
   const auth = createAuth({ store: deps.store, log })
 
   const aedes = await Aedes.createBroker({
@@ -215,6 +243,7 @@ export async function startBroker(
       if (http) closing.push(new Promise<void>((r) => http.close(() => r())))
       await new Promise<void>((resolve) => aedes.close(() => resolve()))
       await Promise.all(closing)
+      endRetainedStreams()
       await persistence.destroy()
       log.info('broker stopped')
     },
