@@ -81,6 +81,11 @@ export const ConfigSchema = z.object({
   INFLUX_PASSWORD: z.string().optional(),
   /** Create the v1 database at start (InfluxDB 1.x only). */
   INFLUX_CREATE_DATABASE: bool.default(true),
+  /**
+   * Gzip write bodies. Worth it over a slow link to a distant InfluxDB; next to it,
+   * compressing costs more CPU and memory than it saves.
+   */
+  INFLUX_GZIP: bool.default(false),
 
   /** Readings the processor holds unacknowledged at most (its memory bound). */
   PROCESSOR_MAX_INFLIGHT: z.coerce.number().int().min(1).max(100_000).default(2000),
@@ -90,8 +95,12 @@ export const ConfigSchema = z.object({
     .int()
     .min(1024)
     .default(32 * 1024 * 1024),
-  /** How long a batch may wait to fill before it is written, ms. */
-  PROCESSOR_FLUSH_MS: z.coerce.number().int().min(0).max(10_000).default(100),
+  /**
+   * How long the first lines wait for company when no InfluxDB write is under way, ms
+   * (0: the next turn of the event loop). Under load batches form while a write is under
+   * way and this does not apply.
+   */
+  PROCESSOR_FLUSH_MS: z.coerce.number().int().min(0).max(10_000).default(10),
   /** Readings older than this when they arrive raise alerts marked late, ms. */
   PROCESSOR_LATE_AFTER_MS: z.coerce
     .number()

@@ -42,6 +42,7 @@ export function influxConfigOf(config: Config): InfluxConfig {
     token: config.INFLUX_TOKEN,
     username: config.INFLUX_USERNAME,
     password: config.INFLUX_PASSWORD,
+    gzip: config.INFLUX_GZIP,
   }
 }
 

@@ -26,6 +26,8 @@ export type InfluxConfig = {
   password?: string
   /** Per-request timeout, 10 s by default. */
   timeoutMs?: number
+  /** Gzip write bodies of 1 kB and more (off by default). */
+  gzip?: boolean
 }
 
 export type InfluxWriter = {
@@ -384,6 +386,8 @@ export async function createInfluxWriter(config: InfluxConfig, log: Logger): Pro
     maxBatchBytes: Number.MAX_SAFE_INTEGER,
     flushInterval: 0,
     maxRetries: 0,
+    // The client gzips every body over 1 kB by default.
+    gzipThreshold: config.gzip ? 1000 : Number.MAX_SAFE_INTEGER,
     // Returning a promise makes it the flush result and skips the library's own retry buffer
     // and console logging.
     writeFailed: (error: Error) => Promise.reject(toInfluxWriteError(error)),
