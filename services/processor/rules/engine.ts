@@ -80,6 +80,49 @@ export function renderMessage(template: string, values: Record<string, string>):
 const DEFAULT_TIME_ZONE = 'Asia/Ho_Chi_Minh'
 
 /**
+ * Values per device, then per rule id or metric: a reading looks its device up once,
+ * and no key is built by joining strings (the joined keys cost CPU on every rule of
+ * every reading, and memory for every pair).
+ */
+class PerDevice<V> {
+  readonly #byDevice = new Map<string, Map<string, V>>()
+  of(deviceId: string): Map<string, V> {
+    let m = this.#byDevice.get(deviceId)
+    if (!m) {
+      m = new Map()
+      this.#byDevice.set(deviceId, m)
+    }
+    return m
+  }
+  get(deviceId: string, key: string): V | undefined {
+    return this.#byDevice.get(deviceId)?.get(key)
+  }
+  set(deviceId: string, key: string, value: V) {
+    this.of(deviceId).set(key, value)
+  }
+  delete(deviceId: string, key: string) {
+    const m = this.#byDevice.get(deviceId)
+    if (!m) return
+    m.delete(key)
+    if (m.size === 0) this.#byDevice.delete(deviceId)
+  }
+}
+
+const EMPTY_RULES: Rule[] = []
+const NO_METRICS = new Set<string>()
+/** Sanity first: a sensor found broken holds back the other rules on the same reading. */
+const sanityFirst = (a: Rule, b: Rule) =>
+  Number(b.condition.type === 'sanity') - Number(a.condition.type === 'sanity')
+/** The metrics the rules look back on (only those are kept in windows). */
+const windowedMetrics = (list: readonly Rule[]) =>
+  new Set(
+    list.flatMap((r) =>
+      LOOKS_BACK.has(r.condition.type) && 'metric' in r.condition ? [r.condition.metric] : [],
+    ),
+  )
+const byReadingTime = (a: Reading, b: Reading) => a.ts - b.ts || a.seq - b.seq
+
+/**
  * How far to trust a projection: the night's first projection against what the pond
  * actually reached by the target time. Kept as a series (forecast_error) every morning.
  */
@@ -150,8 +193,10 @@ function makeEvent(
 
 export function createRuleEngine() {
   let rules: Rule[] = []
+  // Per kind, sanity rules first, and the metrics they window.
   const byKind = new Map<DeviceKind, Rule[]>()
-  const pairs = new Map<string, PairState>()
+  const windowedByKind = new Map<DeviceKind, Set<string>>()
+  const pairs = new PerDevice<PairState>()
   const silence = createSilenceWatch()
   const degreeDays = createDegreeDays()
   // Degree-days are summed for every weather reading only when some rule reads them.
@@ -161,20 +206,23 @@ export function createRuleEngine() {
   // The longest look-back any rule needs on a metric (a night more for trends by night).
   const spans = new Map<string, number>()
   const spanFor = (metric: string) => spans.get(metric) ?? MIN_WINDOW_SPAN_MS
-  const sensorSuspect = (candidates: Rule[], deviceId: string, metric: string) =>
+  const sensorSuspect = (
+    candidates: readonly Rule[],
+    devicePairs: Map<string, PairState>,
+    metric: string,
+  ) =>
     candidates.some(
       (r) =>
         r.condition.type === 'sanity' &&
         r.condition.metric === metric &&
-        pairs.get(key(r.id, deviceId))?.phase === 'firing',
+        devicePairs.get(r.id)?.phase === 'firing',
     )
-  const windows = new Map<string, SeriesWindow>()
-  const windowOf = (deviceId: string, metric: string) => {
-    const k = `${deviceId}\u0000${metric}`
-    let w = windows.get(k)
+  const windows = new PerDevice<SeriesWindow>()
+  const windowIn = (deviceWindows: Map<string, SeriesWindow>, metric: string) => {
+    let w = deviceWindows.get(metric)
     if (!w) {
       w = createSeriesWindow({ spanMs: spanFor(metric) })
-      windows.set(k, w)
+      deviceWindows.set(metric, w)
     }
     return w
   }
@@ -188,12 +236,13 @@ export function createRuleEngine() {
   ): boolean {
     if (!rule.enabled || rule.scope.kind !== device.kind) return false
     if (rule.scope.cooperative_id && rule.scope.cooperative_id !== facts.cooperativeId) return false
-    const siteTags = facts.siteTags ?? {}
     if (rule.scope.farm_ids && !rule.scope.farm_ids.includes(device.farmId)) return false
     if (rule.scope.device_ids && !rule.scope.device_ids.includes(device.id)) return false
     if (rule.scope.site_ids && !(device.siteId && rule.scope.site_ids.includes(device.siteId)))
       return false
-    for (const [tag, allowed] of Object.entries(rule.scope.site_tags ?? {}))
+    if (!rule.scope.site_tags) return true
+    const siteTags = facts.siteTags ?? {}
+    for (const [tag, allowed] of Object.entries(rule.scope.site_tags))
       if (!allowed.includes(siteTags[tag] ?? '')) return false
     return true
   }
@@ -218,12 +267,17 @@ export function createRuleEngine() {
         list.push(r)
         byKind.set(r.scope.kind, list)
       }
+      windowedByKind.clear()
+      for (const [kind, list] of byKind) {
+        list.sort(sanityFirst)
+        windowedByKind.set(kind, windowedMetrics(list))
+      }
     },
     rules: () => rules,
     /** Restores firing alerts (from the store) after a restart. */
     restore(open: StoredAlert[]) {
       for (const a of open)
-        pairs.set(key(a.ruleId, a.deviceId), {
+        pairs.set(a.deviceId, a.ruleId, {
           ...newPair(),
           phase: 'firing',
           alertId: a.alertId,
@@ -238,21 +292,20 @@ export function createRuleEngine() {
       if (ctx.device.kind === 'env_sensor' || ctx.device.kind === 'pest_trap')
         for (const reading of readings)
           degreeDays.observe(ctx.device, reading, ctx.timeZone ?? DEFAULT_TIME_ZONE)
-      const candidates = (byKind.get(ctx.device.kind) ?? [])
-        .filter((r) => appliesTo(r, ctx.device, ctx))
-        // Sanity first: a sensor found broken holds back the other rules on the same reading.
-        .sort(
-          (a, b) => Number(b.condition.type === 'sanity') - Number(a.condition.type === 'sanity'),
-        )
+      // The kind's rules (sanity first), unless scopes leave some out for this device.
+      const all = byKind.get(ctx.device.kind) ?? EMPTY_RULES
+      let candidates = all
+      let windowed = windowedByKind.get(ctx.device.kind) ?? NO_METRICS
+      if (!all.every((r) => appliesTo(r, ctx.device, ctx))) {
+        candidates = all.filter((r) => appliesTo(r, ctx.device, ctx))
+        windowed = windowedMetrics(candidates)
+      }
       if (candidates.length === 0) return []
-      const ordered = [...readings].sort((a, b) => a.ts - b.ts || a.seq - b.seq)
+      const ordered = readings.length === 1 ? readings : [...readings].sort(byReadingTime)
       const events: AlertEvent[] = []
-      // Only the metrics some rule looks back on are kept in windows.
-      const windowed = new Set(
-        candidates.flatMap((r) =>
-          LOOKS_BACK.has(r.condition.type) && 'metric' in r.condition ? [r.condition.metric] : [],
-        ),
-      )
+      const deviceId = ctx.device.id
+      const devicePairs = pairs.of(deviceId)
+      const deviceWindows = windows.of(deviceId)
       for (const reading of ordered) {
         const metrics = metricsOf(reading)
         const zone = ctx.timeZone ?? DEFAULT_TIME_ZONE
@@ -267,7 +320,7 @@ export function createRuleEngine() {
         for (const metric of windowed) {
           const v = metrics.get(metric)
           if (v !== undefined)
-            windowOf(ctx.device.id, metric).add({ ts: reading.ts, value: v, seq: reading.seq })
+            windowIn(deviceWindows, metric).add({ ts: reading.ts, value: v, seq: reading.seq })
         }
         silence.seen(
           { siteTags: ctx.siteTags ?? {}, cooperativeId: ctx.cooperativeId },
@@ -281,8 +334,7 @@ export function createRuleEngine() {
           const c = rule.condition
           if (c.type === 'no_data') {
             // Any reading ends a silence.
-            const k = key(rule.id, ctx.device.id)
-            const state = pairs.get(k)
+            const state = devicePairs.get(rule.id)
             if (state?.phase === 'firing' && state.alertId) {
               events.push(
                 makeEvent(rule, state.alertId, 'resolved', {
@@ -296,16 +348,15 @@ export function createRuleEngine() {
                   late: false,
                 }),
               )
-              pairs.set(k, { ...state, phase: 'ok', alertId: null, startedAt: null })
+              devicePairs.set(rule.id, { ...state, phase: 'ok', alertId: null, startedAt: null })
             }
             continue
           }
           const v = metrics.get(c.metric)
           if (v === undefined) continue
-          const k = key(rule.id, ctx.device.id)
           // A sensor judged broken cannot raise (or keep pending) a water-quality alarm.
-          if (c.type !== 'sanity' && sensorSuspect(candidates, ctx.device.id, c.metric)) {
-            const held = pairs.get(k)
+          if (c.type !== 'sanity' && sensorSuspect(candidates, devicePairs, c.metric)) {
+            const held = devicePairs.get(rule.id)
             if (held?.phase === 'pending' && held.alertId) {
               events.push(
                 makeEvent(rule, held.alertId, 'resolved', {
@@ -319,20 +370,24 @@ export function createRuleEngine() {
                   late: ctx.now - reading.ts > ctx.lateAfterMs,
                 }),
               )
-              pairs.set(k, { ...held, phase: 'ok', pendingSince: null, alertId: null })
+              devicePairs.set(rule.id, { ...held, phase: 'ok', pendingSince: null, alertId: null })
             }
             continue
           }
-          const state: PairState = pairs.get(k) ?? newPair()
+          let state = devicePairs.get(rule.id)
+          if (!state) {
+            state = newPair()
+            devicePairs.set(rule.id, state)
+          }
           if (reading.ts <= state.lastTs) continue
           state.lastTs = reading.ts
-          pairs.set(k, state)
-          const j = judge(c, v, windowOf(ctx.device.id, c.metric), {
+          const j = judge(c, v, windowIn(deviceWindows, c.metric), {
             ts: reading.ts,
             timeZone: ctx.timeZone ?? DEFAULT_TIME_ZONE,
           })
           if (!j) continue
           if (c.type === 'projection') {
+            const k = key(rule.id, deviceId)
             const open = forecasts.get(k)
             if (j.projection && !open)
               forecasts.set(k, {
@@ -341,7 +396,7 @@ export function createRuleEngine() {
                 targetTs: j.projection.targetTs,
               })
             if (j.nightOver && open && reading.ts >= open.targetTs) {
-              const seen = windowOf(ctx.device.id, c.metric)
+              const seen = windowIn(deviceWindows, c.metric)
                 .points(open.madeAt, open.targetTs)
                 .map((p) => p.value)
               if (seen.length > 0)
@@ -395,11 +450,10 @@ export function createRuleEngine() {
           const limit = silence.limitMs(c, h)
           const silentMs = nowMs - h.lastArrivalMs
           if (limit === null || silentMs < limit) continue
-          const k = key(rule.id, h.device.id)
-          const state = pairs.get(k)
+          const state = pairs.get(h.device.id, rule.id)
           if (state?.phase === 'firing') continue
           const alertId = alertIdFor(rule.id, h.device.id, h.lastTs)
-          pairs.set(k, {
+          pairs.set(h.device.id, rule.id, {
             ...(state ?? newPair()),
             phase: 'firing',
             alertId,
@@ -456,7 +510,7 @@ export function createRuleEngine() {
       metric: string,
       points: { ts: number; value: number; seq?: number }[],
     ) {
-      const w = windowOf(deviceId, metric)
+      const w = windowIn(windows.of(deviceId), metric)
       for (const p of points) w.add(p)
     },
     /** Forecasts whose night is over since the last call (for the forecast_error series). */
@@ -470,11 +524,11 @@ export function createRuleEngine() {
      * readings raise a new alert rather than continuing the closed one.
      */
     forget(ruleId: string, deviceId: string) {
-      pairs.delete(key(ruleId, deviceId))
+      pairs.delete(deviceId, ruleId)
     },
     /** When an event's alert began (for the store). */
     startedAtOf(event: AlertEvent): number {
-      const s = pairs.get(key(event.rule_id, event.device_id))
+      const s = pairs.get(event.device_id, event.rule_id)
       return s?.startedAt ?? Date.parse(event.reading_ts)
     },
   }

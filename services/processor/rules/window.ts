@@ -7,9 +7,10 @@
  * that reboots starts counting again, and its new readings must not be thrown away. Eviction is relative to the newest point held, not to wall-clock time,
  * so a backlog replayed hours late is windowed the same way as live data.
  *
- * Storage is parallel Float64Arrays (16 bytes a point, 24 once a seq is seen), grown
- * by doubling up to `maxPoints`: with 10k+ devices × metrics, most series hold a few
- * points and should not pay for 512.
+ * Storage is one plain array of unboxed doubles, three a point (ts, value, seq or NaN):
+ * 24 bytes a point and a few dozen for the window itself. With 10k+ devices × metrics,
+ * most series hold a few points: a window object with a closure per method and
+ * preallocated typed arrays cost ~2 KB each, which was most of an idle device's memory.
  */
 
 export type SeriesPoint = { ts: number; value: number; seq?: number }
@@ -31,7 +32,94 @@ export type SeriesWindow = {
 export type SeriesWindowOptions = { spanMs: number; maxPoints?: number }
 
 export const DEFAULT_MAX_POINTS = 512
-const INITIAL_CAPACITY = 8
+const STRIDE = 3
+
+class Window implements SeriesWindow {
+  readonly #spanMs: number
+  readonly #maxPoints: number
+  /** ts, value, seq (NaN: none) per point, oldest first. */
+  #data: number[] = []
+
+  constructor(spanMs: number, maxPoints: number) {
+    this.#spanMs = spanMs
+    this.#maxPoints = maxPoints
+  }
+
+  get size(): number {
+    return this.#data.length / STRIDE
+  }
+
+  /** First index whose ts >= t (or > t when `after`). */
+  #bound(t: number, after: boolean): number {
+    const d = this.#data
+    let lo = 0
+    let hi = d.length / STRIDE
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      const ts = d[mid * STRIDE] as number
+      if (ts < t || (after && ts === t)) lo = mid + 1
+      else hi = mid
+    }
+    return lo
+  }
+
+  #pointAt(i: number): SeriesPoint {
+    const d = this.#data
+    const k = i * STRIDE
+    const seq = d[k + 2] as number
+    return Number.isNaN(seq)
+      ? { ts: d[k] as number, value: d[k + 1] as number }
+      : { ts: d[k] as number, value: d[k + 1] as number, seq }
+  }
+
+  add(point: SeriesPoint): AddResult {
+    const { ts, value } = point
+    if (!Number.isFinite(ts) || !Number.isFinite(value)) {
+      throw new RangeError(`point ts and value must be finite, got ts=${ts} value=${value}`)
+    }
+    const seq = point.seq ?? Number.NaN
+    const d = this.#data
+    const n = d.length / STRIDE
+    if (n === 0) {
+      // Exactly three slots: most series of an idle fleet never get a second point.
+      this.#data = [ts, value, seq]
+      return 'added'
+    }
+    const newest = d[(n - 1) * STRIDE] as number
+    if (ts > newest) {
+      d.push(ts, value, seq)
+      // Eviction is relative to the newest point.
+      let drop = this.#bound(ts - this.#spanMs, false)
+      if (n + 1 - drop > this.#maxPoints) drop = n + 1 - this.#maxPoints
+      if (drop > 0) d.splice(0, drop * STRIDE)
+      return 'added'
+    }
+    let idx = this.#bound(ts, false)
+    if (d[idx * STRIDE] === ts) return 'duplicate'
+    if (ts < newest - this.#spanMs) return 'too_old'
+    if (n === this.#maxPoints) {
+      // Full: the oldest point goes. A point older than all held would be that point.
+      if (idx === 0) return 'too_old'
+      d.splice(0, STRIDE)
+      idx--
+    }
+    d.splice(idx * STRIDE, 0, ts, value, seq)
+    return 'added'
+  }
+
+  points(fromMs?: number, toMs?: number): SeriesPoint[] {
+    const lo = fromMs === undefined ? 0 : this.#bound(fromMs, false)
+    const hi = toMs === undefined ? this.size : this.#bound(toMs, true)
+    const out: SeriesPoint[] = []
+    for (let i = lo; i < hi; i++) out.push(this.#pointAt(i))
+    return out
+  }
+
+  latest(): SeriesPoint | null {
+    const n = this.size
+    return n > 0 ? this.#pointAt(n - 1) : null
+  }
+}
 
 export function createSeriesWindow(opts: SeriesWindowOptions): SeriesWindow {
   const { spanMs } = opts
@@ -42,117 +130,5 @@ export function createSeriesWindow(opts: SeriesWindowOptions): SeriesWindow {
   if (!Number.isInteger(maxPoints) || maxPoints < 1) {
     throw new RangeError(`maxPoints must be a positive integer, got ${maxPoints}`)
   }
-
-  let capacity = 0
-  let n = 0
-  let tss = new Float64Array(0)
-  let values = new Float64Array(0)
-  // Allocated on the first point that carries a seq; NaN marks "no seq".
-  let seqs: Float64Array | null = null
-
-  /** First index whose ts >= t. */
-  function lowerBound(t: number): number {
-    let lo = 0
-    let hi = n
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      if ((tss[mid] as number) < t) lo = mid + 1
-      else hi = mid
-    }
-    return lo
-  }
-
-  /** First index whose ts > t. */
-  function upperBound(t: number): number {
-    let lo = 0
-    let hi = n
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      if ((tss[mid] as number) <= t) lo = mid + 1
-      else hi = mid
-    }
-    return lo
-  }
-
-  function resize(newCapacity: number): void {
-    const t = new Float64Array(newCapacity)
-    const v = new Float64Array(newCapacity)
-    t.set(tss.subarray(0, n))
-    v.set(values.subarray(0, n))
-    tss = t
-    values = v
-    if (seqs) {
-      const s = new Float64Array(newCapacity).fill(Number.NaN)
-      s.set(seqs.subarray(0, n))
-      seqs = s
-    }
-    capacity = newCapacity
-  }
-
-  function dropFront(k: number): void {
-    if (k <= 0) return
-    tss.copyWithin(0, k, n)
-    values.copyWithin(0, k, n)
-    seqs?.copyWithin(0, k, n)
-    n -= k
-    // Give memory back when a burst (a replayed backlog) has been evicted.
-    if (capacity > INITIAL_CAPACITY && n <= capacity / 4) {
-      resize(Math.max(INITIAL_CAPACITY, capacity >>> 1))
-    }
-  }
-
-  function pointAt(i: number): SeriesPoint {
-    const p: SeriesPoint = { ts: tss[i] as number, value: values[i] as number }
-    const s = seqs?.[i]
-    if (s !== undefined && !Number.isNaN(s)) p.seq = s
-    return p
-  }
-
-  return {
-    add(point) {
-      const { ts, value, seq } = point
-      if (!Number.isFinite(ts) || !Number.isFinite(value)) {
-        throw new RangeError(`point ts and value must be finite, got ts=${ts} value=${value}`)
-      }
-      let idx = lowerBound(ts)
-      if (idx < n && tss[idx] === ts) return 'duplicate'
-      const newest = n > 0 ? (tss[n - 1] as number) : ts
-      if (ts < newest - spanMs) return 'too_old'
-      if (n === maxPoints) {
-        // Full: the oldest point goes. A point older than all held would be that point.
-        if (idx === 0) return 'too_old'
-        dropFront(1)
-        idx--
-      }
-      if (n === capacity) resize(Math.min(maxPoints, Math.max(INITIAL_CAPACITY, capacity * 2)))
-      if (seq !== undefined && !seqs) seqs = new Float64Array(capacity).fill(Number.NaN)
-      if (idx < n) {
-        tss.copyWithin(idx + 1, idx, n)
-        values.copyWithin(idx + 1, idx, n)
-        seqs?.copyWithin(idx + 1, idx, n)
-      }
-      tss[idx] = ts
-      values[idx] = value
-      if (seqs) seqs[idx] = seq ?? Number.NaN
-      n++
-      if (idx === n - 1) dropFront(lowerBound(ts - spanMs))
-      return 'added'
-    },
-
-    points(fromMs, toMs) {
-      const lo = fromMs === undefined ? 0 : lowerBound(fromMs)
-      const hi = toMs === undefined ? n : upperBound(toMs)
-      const out: SeriesPoint[] = []
-      for (let i = lo; i < hi; i++) out.push(pointAt(i))
-      return out
-    },
-
-    latest() {
-      return n > 0 ? pointAt(n - 1) : null
-    },
-
-    get size() {
-      return n
-    },
-  }
+  return new Window(spanMs, maxPoints)
 }
