@@ -19,8 +19,7 @@ function controlledWriter(opts: { refuse?: (line: string) => boolean } = {}) {
             lines,
             finish: () => {
               const bad = opts.refuse && lines.find(opts.refuse)
-              if (bad)
-                reject(Object.assign(new Error(`bad line: ${bad}`), { statusCode: 400 }))
+              if (bad) reject(Object.assign(new Error(`bad line: ${bad}`), { statusCode: 400 }))
               else resolve()
             },
             fail: reject,
@@ -137,7 +136,13 @@ describe('write batcher', () => {
       onRejected: () => {},
     })
     await settle()
-    batcher.add({ lines: ['b'], onWritten: () => order.push('complete b'), onRejected: () => {} })
+    batcher.add({
+      lines: ['b'],
+      onWritten: () => {
+        order.push('complete b')
+      },
+      onRejected: () => {},
+    })
     calls[0]?.finish()
     await settle()
     // `b` is on its way to InfluxDB while `a`'s completion is still running.
@@ -163,12 +168,7 @@ describe('write batcher', () => {
       for (const c of calls) c.finish()
     }
     await settle()
-    expect(events).toEqual([
-      'written x',
-      'written a',
-      'rejected bad: bad line: bad',
-      'written c',
-    ])
+    expect(events).toEqual(['written x', 'written a', 'rejected bad: bad line: bad', 'written c'])
   })
 
   it('retries a write that failed for a passing reason, holding the completions after it', async () => {
