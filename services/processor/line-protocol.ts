@@ -19,9 +19,15 @@ export type DeviceTags = { farm: string; site: string | null; device: string }
 
 type FieldValue = number | { int: number } | string | boolean
 
-const escapeKey = (s: string) => s.replace(/[,= \\]/g, (c) => `\\${c}`)
-const escapeMeasurement = (s: string) => s.replace(/[, \\]/g, (c) => `\\${c}`)
-const escapeString = (s: string) => s.replace(/["\\]/g, (c) => `\\${c}`)
+// Most keys and tag values need no escaping: test first, replace only when needed.
+const KEY_SPECIAL = /[,= \\]/
+const MEASUREMENT_SPECIAL = /[, \\]/
+const STRING_SPECIAL = /["\\]/
+const escapeKey = (s: string) => (KEY_SPECIAL.test(s) ? s.replace(/[,= \\]/g, (c) => `\\${c}`) : s)
+const escapeMeasurement = (s: string) =>
+  MEASUREMENT_SPECIAL.test(s) ? s.replace(/[, \\]/g, (c) => `\\${c}`) : s
+const escapeString = (s: string) =>
+  STRING_SPECIAL.test(s) ? s.replace(/["\\]/g, (c) => `\\${c}`) : s
 
 function formatField(v: FieldValue): string {
   if (typeof v === 'number') return `${v}`
@@ -36,17 +42,19 @@ export function line(
   fields: Record<string, FieldValue | undefined>,
   timeMs: number,
 ): string {
-  const tagPart = Object.keys(tags)
-    .filter((k) => tags[k] !== null && tags[k] !== undefined && tags[k] !== '')
-    .sort()
-    .map((k) => `,${escapeKey(k)}=${escapeKey(String(tags[k]))}`)
-    .join('')
-  const fieldPart = Object.keys(fields)
-    .filter((k) => fields[k] !== undefined)
-    .sort()
-    .map((k) => `${escapeKey(k)}=${formatField(fields[k] as FieldValue)}`)
-    .join(',')
-  return `${escapeMeasurement(measurement)}${tagPart} ${fieldPart} ${Math.trunc(timeMs)}`
+  let out = escapeMeasurement(measurement)
+  for (const k of Object.keys(tags).sort()) {
+    const v = tags[k]
+    if (v !== null && v !== undefined && v !== '') out += `,${escapeKey(k)}=${escapeKey(v)}`
+  }
+  let sep = ' '
+  for (const k of Object.keys(fields).sort()) {
+    const v = fields[k]
+    if (v === undefined) continue
+    out += `${sep}${escapeKey(k)}=${formatField(v)}`
+    sep = ','
+  }
+  return `${out} ${Math.trunc(timeMs)}`
 }
 
 /** Numeric measurement fields of each kind (floats), from the contracts. */
