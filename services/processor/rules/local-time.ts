@@ -32,20 +32,30 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
 
 export type LocalParts = { year: number; month: number; day: number; wall: number }
 
-/** Local calendar date of `ts` in the zone, and its wall-clock time read as if UTC. */
-export function localParts(ts: number, timeZone: string): LocalParts {
+/** The wall-clock time of `ts` in the zone, read as if UTC, from the formatter itself. */
+function formattedWall(ts: number, timeZone: string): number {
   const parts: Record<string, number> = {}
   for (const p of formatterFor(timeZone).formatToParts(new Date(ts)))
     if (p.type !== 'literal') parts[p.type] = Number(p.value)
-  const year = parts.year ?? Number.NaN
-  const month = parts.month ?? Number.NaN
-  const day = parts.day ?? Number.NaN
-  const wall = Date.UTC(year, month - 1, day, parts.hour ?? 0, parts.minute ?? 0, parts.second ?? 0)
-  return { year, month, day, wall }
+  return Date.UTC(
+    parts.year ?? Number.NaN,
+    (parts.month ?? Number.NaN) - 1,
+    parts.day ?? Number.NaN,
+    parts.hour ?? 0,
+    parts.minute ?? 0,
+    parts.second ?? 0,
+  )
 }
 
 const computeOffset = (ts: number, timeZone: string): number =>
-  localParts(ts, timeZone).wall - Math.floor(ts / 1000) * 1000
+  formattedWall(ts, timeZone) - Math.floor(ts / 1000) * 1000
+
+/** Local calendar date of `ts` in the zone, and its wall-clock time read as if UTC. */
+export function localParts(ts: number, timeZone: string): LocalParts {
+  const wall = Math.floor(ts / 1000) * 1000 + zoneOffsetMs(ts, timeZone)
+  const d = new Date(wall)
+  return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), wall }
+}
 
 /** The zone's UTC offset at `ts`, ms east of UTC. */
 export function zoneOffsetMs(ts: number, timeZone: string): number {
