@@ -26,13 +26,14 @@ export const MAX_CLOCK_AHEAD_MS = 10 * 60 * 1000
 /** Device time: an ISO 8601 string with a zone, or Unix epoch milliseconds. */
 export const DeviceTime = z
   .union([
-    z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
+    // Numbers first: most devices send epoch ms, and a union's failed branch costs.
     z
       .number()
       .int()
       .refine((n) => n >= 1e12, {
         message: 'epoch timestamps are milliseconds; this looks like seconds (multiply by 1000)',
       }),
+    z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
   ])
   .refine((ms) => ms >= EARLIEST_TS_MS, {
     message: 'timestamp is before 2020-01-01: the device clock is not set',
@@ -199,6 +200,25 @@ const KindOnly = z.object({ kind: DeviceKind }, { error: 'an uplink is a JSON ob
 
 /** Validates an uplink, choosing the schema by its `kind`. */
 export function parseDeviceUplink(value: unknown): z.ZodSafeParseResult<DeviceUplink> {
+  // Fast path for the common message, one valid reading: its schema alone (the reading
+  // schema drops `kind`). Anything else, or a failure, takes the full path below, which
+  // words the errors (`readings.0.ph: ...`).
+  if (
+    value !== null &&
+    typeof value === 'object' &&
+    !Array.isArray(value) &&
+    !('readings' in value)
+  ) {
+    const kind = (value as { kind?: unknown }).kind
+    if (typeof kind === 'string' && Object.hasOwn(readingSchemas, kind)) {
+      const reading = readingSchemas[kind as DeviceKind].safeParse(value)
+      if (reading.success)
+        return {
+          success: true,
+          data: { kind, readings: [reading.data] } as DeviceUplink,
+        } as z.ZodSafeParseResult<DeviceUplink>
+    }
+  }
   const head = KindOnly.safeParse(value)
   if (!head.success) return head as z.ZodSafeParseResult<never>
   return uplinkSchemas[head.data.kind].safeParse(value) as z.ZodSafeParseResult<DeviceUplink>
