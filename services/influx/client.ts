@@ -7,7 +7,6 @@ import {
   type ResponseStartedFn,
   type SendOptions,
   type Transport,
-  type WriteApi,
 } from '@influxdata/influxdb-client'
 import type { Logger } from '../log.ts'
 
@@ -366,11 +365,15 @@ export function retryDelayMs(err: unknown, attempt: number): number {
 // ---------------------------------------------------------------------------------------------
 // writer
 
-// WriteApi flushes on its own (and swallows the error) once its buffer reaches batchSize, so
-// every write() hands it fewer lines than that and flushes explicitly.
-const WRITE_API_BATCH_SIZE = 5001
-const WRITE_CHUNK_LINES = WRITE_API_BATCH_SIZE - 1
+// One request carries this many lines at most (a batch can grow past it while a write is
+// under way, and a backlog message carries up to 1,000 readings).
+const WRITE_CHUNK_LINES = 5000
 
+/**
+ * Writes go straight through the client's transport (HTTP keep-alive, auth, the 1.x path
+ * rewrite): Tani batches and retries itself, and the client's WriteApi spent a fifth of
+ * the write step re-buffering lines and counting their UTF-8 bytes one by one.
+ */
 export async function createInfluxWriter(config: InfluxConfig, log: Logger): Promise<InfluxWriter> {
   const url = baseUrl(config.url)
   const api = config.api === 'auto' ? await detectApi(url, config.token) : config.api
@@ -381,17 +384,13 @@ export async function createInfluxWriter(config: InfluxConfig, log: Logger): Pro
       : new InfluxDB({ url, token: config.token, timeout })
   const org = api === 'v1' ? '' : (config.org ?? '')
   const bucket = api === 'v1' ? config.database : (config.bucket ?? config.database)
-  const writeApi: WriteApi = client.getWriteApi(org, bucket, 'ms', {
-    batchSize: WRITE_API_BATCH_SIZE,
-    maxBatchBytes: Number.MAX_SAFE_INTEGER,
-    flushInterval: 0,
-    maxRetries: 0,
-    // The client gzips every body over 1 kB by default.
+  const path = `/api/v2/write?org=${encodeURIComponent(org)}&bucket=${encodeURIComponent(bucket)}&precision=ms`
+  const options: SendOptions = {
+    method: 'POST',
+    headers: { 'content-type': 'text/plain; charset=utf-8' },
+    // The client would gzip every body over 1 kB.
     gzipThreshold: config.gzip ? 1000 : Number.MAX_SAFE_INTEGER,
-    // Returning a promise makes it the flush result and skips the library's own retry buffer
-    // and console logging.
-    writeFailed: (error: Error) => Promise.reject(toInfluxWriteError(error)),
-  })
+  }
   log.info(
     { api, url, database: config.database, bucket: api === 'v2' ? bucket : undefined },
     'InfluxDB writer ready',
@@ -403,16 +402,19 @@ export async function createInfluxWriter(config: InfluxConfig, log: Logger): Pro
     async write(lines: string[]): Promise<void> {
       if (closed) throw new Error('InfluxDB writer is closed')
       for (let start = 0; start < lines.length; start += WRITE_CHUNK_LINES) {
-        // writeRecords + flush() run synchronously up to the HTTP send, so concurrent write()
-        // calls never mix their lines into one batch.
-        writeApi.writeRecords(lines.slice(start, start + WRITE_CHUNK_LINES))
-        await writeApi.flush()
+        const chunk =
+          start === 0 && lines.length <= WRITE_CHUNK_LINES
+            ? lines
+            : lines.slice(start, start + WRITE_CHUNK_LINES)
+        try {
+          await client.transport.request(path, chunk.join('\n'), options)
+        } catch (err) {
+          throw toInfluxWriteError(err)
+        }
       }
     },
     async close(): Promise<void> {
-      if (closed) return
       closed = true
-      await writeApi.close()
     },
   }
 }
