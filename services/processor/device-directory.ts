@@ -15,6 +15,10 @@ export type DeviceDirectory = {
   farmBiofix(farmId: string): Promise<Record<string, string>>
   /** What rules need to know about a device's site and farm, in one call. */
   ruleContext(device: Device): Promise<RuleContext>
+  /** The same when it is held and fresh, without waiting; else undefined. */
+  peekRuleContext(device: Device): RuleContext | undefined
+  /** `get` when the device is held and fresh, without waiting; else undefined. */
+  peek(id: string): Device | null | undefined
 }
 
 export type RuleContext = {
@@ -29,20 +33,41 @@ const DEFAULT_TIME_ZONE = 'Asia/Ho_Chi_Minh'
 
 const MAX_CACHED = 200_000
 
-/** A loader whose answers are kept for `ttlMs` (the registry changes rarely; revocations within it). */
-function cachedLoader<V>(
-  ttlMs: number,
-  load: (key: string) => Promise<V>,
-): (key: string) => Promise<V> {
+type Cached<V> = {
+  /** The answer, loading it when it is not held or too old. */
+  get(key: string): Promise<V>
+  /** The answer when held and fresh, without waiting (the common case per message). */
+  peek(key: string): V | undefined
+}
+
+/**
+ * A loader whose answers are kept for `ttlMs` (the registry changes rarely; revocations
+ * take effect within it). Expired answers are dropped on a sweep, so a device that went
+ * quiet does not keep its registry row in memory.
+ */
+function cachedLoader<V>(ttlMs: number, load: (key: string) => Promise<V>): Cached<V> {
   const cache = new Map<string, { value: V; until: number }>()
-  return async (key) => {
-    const now = Date.now()
+  let nextSweep = Date.now() + ttlMs
+  function sweep(now: number) {
+    nextSweep = now + ttlMs
+    for (const [key, entry] of cache) if (entry.until <= now) cache.delete(key)
+  }
+  const peek = (key: string) => {
     const hit = cache.get(key)
-    if (hit && hit.until > now) return hit.value
-    const value = await load(key)
-    if (cache.size > MAX_CACHED) cache.clear()
-    cache.set(key, { value, until: now + ttlMs })
-    return value
+    return hit && hit.until > Date.now() ? hit.value : undefined
+  }
+  return {
+    peek,
+    async get(key) {
+      const now = Date.now()
+      const hit = cache.get(key)
+      if (hit && hit.until > now) return hit.value
+      const value = await load(key)
+      if (now >= nextSweep) sweep(now)
+      if (cache.size > MAX_CACHED) cache.clear()
+      cache.set(key, { value, until: now + ttlMs })
+      return value
+    },
   }
 }
 
@@ -52,23 +77,29 @@ export function createDeviceDirectory(store: Store, ttlMs = 30_000): DeviceDirec
   // One read per site and per farm serves every fact the rules need of it.
   const site = cachedLoader(ttlMs, (id) => store.getSite(id))
   const farm = cachedLoader(ttlMs, (id) => store.getFarm(id))
+  // And one context object per site (or per farm, for devices without a site).
+  const contexts = cachedLoader(ttlMs, async (key): Promise<RuleContext> => {
+    const [farmId, siteId] = key.split('\u0000') as [string, string]
+    return {
+      siteName: (await directory.siteName(siteId || null)) || siteId,
+      siteTags: await directory.siteTags(siteId || null),
+      timeZone: await directory.farmTimeZone(farmId),
+      biofix: await directory.farmBiofix(farmId),
+      cooperativeId: (await farm.get(farmId))?.cooperativeId,
+    }
+  })
+  const contextKey = (d: Device) => `${d.farmId}\u0000${d.siteId ?? ''}`
 
   const directory: DeviceDirectory = {
-    async ruleContext(d) {
-      return {
-        siteName: (await directory.siteName(d.siteId)) || (d.siteId ?? ''),
-        siteTags: await directory.siteTags(d.siteId),
-        timeZone: await directory.farmTimeZone(d.farmId),
-        biofix: await directory.farmBiofix(d.farmId),
-        cooperativeId: (await farm(d.farmId))?.cooperativeId,
-      }
-    },
-    siteName: async (siteId) => (siteId ? ((await site(siteId))?.name ?? siteId) : ''),
-    siteTags: async (siteId) => (siteId ? ((await site(siteId))?.tags ?? {}) : {}),
-    farmTimeZone: async (farmId) => (await farm(farmId))?.timezone ?? DEFAULT_TIME_ZONE,
-    farmBiofix: async (farmId) => (await farm(farmId))?.biofix ?? {},
-    get: device,
-    byDevEui: (devEui) => byEui(devEui.toLowerCase()),
+    ruleContext: (d) => contexts.get(contextKey(d)),
+    peekRuleContext: (d) => contexts.peek(contextKey(d)),
+    siteName: async (siteId) => (siteId ? ((await site.get(siteId))?.name ?? siteId) : ''),
+    siteTags: async (siteId) => (siteId ? ((await site.get(siteId))?.tags ?? {}) : {}),
+    farmTimeZone: async (farmId) => (await farm.get(farmId))?.timezone ?? DEFAULT_TIME_ZONE,
+    farmBiofix: async (farmId) => (await farm.get(farmId))?.biofix ?? {},
+    get: device.get,
+    peek: device.peek,
+    byDevEui: (devEui) => byEui.get(devEui.toLowerCase()),
   }
   return directory
 }

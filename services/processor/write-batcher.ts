@@ -114,8 +114,9 @@ export function createWriteBatcher(opts: WriteBatcherOptions) {
       const job = jobs[i] as WriteJob
       const reason = outcomes[i]
       try {
-        if (reason === undefined) await job.onWritten()
-        else await job.onRejected(reason)
+        // Awaited only when it returns a promise: most completions are synchronous.
+        const done = reason === undefined ? job.onWritten() : job.onRejected(reason)
+        if (done) await done
       } catch (err) {
         // A failing callback (store down) must not stop the completions after it.
         log.error({ err: (err as Error).message }, 'write completion failed')

@@ -1,4 +1,5 @@
 import { DeviceStatus, type DeviceTopic, parseDeviceUplink } from '../../../shared/index.ts'
+import type { Device } from '../../store/repository.ts'
 import type { DeviceDirectory } from '../device-directory.ts'
 import { describeIssues, parseJsonPayload, Rejection, type Validated } from './common.ts'
 
@@ -15,12 +16,20 @@ export function decodeNative(topic: DeviceTopic, payload: Buffer): NativeMessage
   return { source: 'native', ...topic, body: parseJsonPayload(payload, topic.deviceId) }
 }
 
-/** The device is registered and active, and the payload fits its kind's schema. */
-export async function validateNative(
+/**
+ * The device is registered and active, and the payload fits its kind's schema. Without
+ * waiting when the device is in the directory's cache (nearly always).
+ */
+export function validateNative(
   decoded: NativeMessage,
   devices: DeviceDirectory,
-): Promise<Validated> {
-  const device = await devices.get(decoded.deviceId)
+): Validated | Promise<Validated> {
+  const held = devices.peek(decoded.deviceId)
+  if (held !== undefined) return check(decoded, held)
+  return devices.get(decoded.deviceId).then((device) => check(decoded, device))
+}
+
+function check(decoded: NativeMessage, device: Device | null): Validated {
   if (!device)
     throw new Rejection(
       'unknown_device',

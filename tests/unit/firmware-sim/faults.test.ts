@@ -26,6 +26,9 @@ const good: SimReading = {
 }
 const devices = {
   get: async () => device,
+  // Nothing cached: validation takes its asynchronous path.
+  peek: () => undefined,
+  peekRuleContext: () => undefined,
   byDevEui: async () => null,
   siteName: async () => '',
   farmTimeZone: async () => 'Asia/Ho_Chi_Minh',
