@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash deploy/ensure-deps.sh
-exec node_modules/.bin/node deploy/demo.ts "$@"
+exec node_modules/.bin/node --max-semi-space-size=8 deploy/demo.ts "$@"

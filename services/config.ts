@@ -87,6 +87,11 @@ export const ConfigSchema = z.object({
    */
   INFLUX_GZIP: bool.default(false),
 
+  /**
+   * How far the JS heap may grow past what a full collection left, % (V8's own choice,
+   * up to 300 %, when 0). Bounds the memory a busy processor holds in garbage.
+   */
+  HEAP_GROWTH_PERCENT: z.coerce.number().int().min(0).max(300).default(50),
   /** Readings the processor holds unacknowledged at most (its memory bound). */
   PROCESSOR_MAX_INFLIGHT: z.coerce.number().int().min(1).max(100_000).default(2000),
   /** Payload bytes the processor holds unacknowledged at most. */

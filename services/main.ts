@@ -1,5 +1,6 @@
 import { connect } from 'node:net'
 import { join } from 'node:path'
+import { setFlagsFromString } from 'node:v8'
 import { type Api, startApi } from './api/server.ts'
 import { type Broker, startBroker } from './broker/index.ts'
 import { registerBrokerMetrics } from './broker/metrics.ts'
@@ -47,6 +48,11 @@ export function influxConfigOf(config: Config): InfluxConfig {
 }
 
 export async function startServices(config: Config, log: Logger): Promise<Running> {
+  // V8 lets the heap grow to up to 4× what survives a full collection before it collects
+  // again: with a processor's steady stream of short-lived objects that is hundreds of MB
+  // of garbage held. A smaller factor keeps memory close to what is live, for a few % CPU.
+  if (config.HEAP_GROWTH_PERCENT > 0)
+    setFlagsFromString(`--heap-growing-percent=${config.HEAP_GROWTH_PERCENT}`)
   const store = openSqliteStore(config.dbPath)
   let broker: Broker | null = null
   let processor: Processor | null = null

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { HealthReport } from '../../services/ops/server.ts'
@@ -5,9 +6,17 @@ import { type Child, freePort, spawnNode, waitFor } from './children.ts'
 import type { Fixture } from './fixture.ts'
 import type { BenchInflux } from './influx.ts'
 
+/** The Node flags of `npm start` (package.json), read from there so the two cannot drift. */
+const START_FLAGS = (() => {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    scripts: { start: string }
+  }
+  return pkg.scripts.start.split(/\s+/).filter((word) => word.startsWith('--'))
+})()
+
 /**
- * Tani itself, as an operator runs it: `node services/main.ts` with its configuration in
- * the environment, in a child process of its own so its CPU and memory are its own.
+ * Tani itself, as an operator runs it: `npm start` (`node services/main.ts` with the
+ * start script's flags) with its configuration in the environment, in a child process of its own so its CPU and memory are its own.
  *   embedded  — the embedded aedes broker and the processor in one process;
  *   processor — the processor alone, against an external broker (`mqttUrl`);
  *   broker    — the embedded broker alone (the reference pipeline's and the drain's aedes).
@@ -72,7 +81,7 @@ export async function startTani(o: {
     if (!o.mqttUrl) throw new Error('the processor shape needs the external broker URL')
     env.MQTT_URL = o.mqttUrl
   }
-  const nodeArgs: string[] = [...(o.nodeArgs ?? [])]
+  const nodeArgs: string[] = [...START_FLAGS, ...(o.nodeArgs ?? [])]
   if (o.probe) nodeArgs.push('--expose-gc', '--import', PROBE)
   if (o.cpuProfileDir) nodeArgs.push('--cpu-prof', '--cpu-prof-dir', o.cpuProfileDir)
   const child = spawnNode(`tani-${o.shape}`, MAIN, { env, nodeArgs })
