@@ -94,6 +94,10 @@ class PerDevice<V> {
     }
     return m
   }
+  /** The device's values, if it has any (creates nothing). */
+  peek(deviceId: string): Map<string, V> | undefined {
+    return this.#byDevice.get(deviceId)
+  }
   get(deviceId: string, key: string): V | undefined {
     return this.#byDevice.get(deviceId)?.get(key)
   }
@@ -107,6 +111,13 @@ class PerDevice<V> {
     if (m.size === 0) this.#byDevice.delete(deviceId)
   }
 }
+
+/**
+ * When each of the kind's rules last judged a reading of the device, in the order of the
+ * kind's rule list. Most (rule, device) pairs never raise anything: for them this slot is
+ * all the state kept (8 bytes), instead of an alert state object each.
+ */
+type Judged = { rules: readonly Rule[]; lastTs: number[] }
 
 const EMPTY_RULES: Rule[] = []
 const NO_METRICS = new Set<string>()
@@ -196,7 +207,24 @@ export function createRuleEngine() {
   // Per kind, sanity rules first, and the metrics they window.
   const byKind = new Map<DeviceKind, Rule[]>()
   const windowedByKind = new Map<DeviceKind, Set<string>>()
+  // Alert state of the pairs that ever raised something; the rest only have a `Judged` slot.
   const pairs = new PerDevice<PairState>()
+  const judged = new Map<string, Judged>()
+  const slotOf = new Map<Rule, number>()
+  function judgedOf(deviceId: string, all: readonly Rule[]): Judged {
+    const held = judged.get(deviceId)
+    if (held?.rules === all) return held
+    const lastTs = all.map(() => Number.NEGATIVE_INFINITY)
+    // The rules changed since: carry over the slots of the rules still there.
+    if (held)
+      held.rules.forEach((r, i) => {
+        const k = all.findIndex((n) => n.id === r.id)
+        if (k >= 0) lastTs[k] = held.lastTs[i] as number
+      })
+    const next = { rules: all, lastTs }
+    judged.set(deviceId, next)
+    return next
+  }
   const silence = createSilenceWatch()
   const degreeDays = createDegreeDays()
   // Degree-days are summed for every weather reading only when some rule reads them.
@@ -208,9 +236,10 @@ export function createRuleEngine() {
   const spanFor = (metric: string) => spans.get(metric) ?? MIN_WINDOW_SPAN_MS
   const sensorSuspect = (
     candidates: readonly Rule[],
-    devicePairs: Map<string, PairState>,
+    devicePairs: Map<string, PairState> | undefined,
     metric: string,
   ) =>
+    devicePairs !== undefined &&
     candidates.some(
       (r) =>
         r.condition.type === 'sanity' &&
@@ -268,9 +297,11 @@ export function createRuleEngine() {
         byKind.set(r.scope.kind, list)
       }
       windowedByKind.clear()
+      slotOf.clear()
       for (const [kind, list] of byKind) {
         list.sort(sanityFirst)
         windowedByKind.set(kind, windowedMetrics(list))
+        list.forEach((r, i) => slotOf.set(r, i))
       }
     },
     rules: () => rules,
@@ -304,8 +335,14 @@ export function createRuleEngine() {
       const ordered = readings.length === 1 ? readings : [...readings].sort(byReadingTime)
       const events: AlertEvent[] = []
       const deviceId = ctx.device.id
-      const devicePairs = pairs.of(deviceId)
-      const deviceWindows = windows.of(deviceId)
+      let devicePairs = pairs.peek(deviceId)
+      // Created on first use: a device none of whose rules looks back has no windows.
+      let deviceWindows: Map<string, SeriesWindow> | undefined
+      const windowsOf = () => {
+        deviceWindows ??= windows.of(deviceId)
+        return deviceWindows
+      }
+      const slots = judgedOf(deviceId, all)
       for (const reading of ordered) {
         const metrics = metricsOf(reading)
         const zone = ctx.timeZone ?? DEFAULT_TIME_ZONE
@@ -320,7 +357,7 @@ export function createRuleEngine() {
         for (const metric of windowed) {
           const v = metrics.get(metric)
           if (v !== undefined)
-            windowIn(deviceWindows, metric).add({ ts: reading.ts, value: v, seq: reading.seq })
+            windowIn(windowsOf(), metric).add({ ts: reading.ts, value: v, seq: reading.seq })
         }
         silence.seen(
           { siteTags: ctx.siteTags ?? {}, cooperativeId: ctx.cooperativeId },
@@ -334,7 +371,7 @@ export function createRuleEngine() {
           const c = rule.condition
           if (c.type === 'no_data') {
             // Any reading ends a silence.
-            const state = devicePairs.get(rule.id)
+            const state = devicePairs?.get(rule.id)
             if (state?.phase === 'firing' && state.alertId) {
               events.push(
                 makeEvent(rule, state.alertId, 'resolved', {
@@ -348,7 +385,12 @@ export function createRuleEngine() {
                   late: false,
                 }),
               )
-              devicePairs.set(rule.id, { ...state, phase: 'ok', alertId: null, startedAt: null })
+              pairs.set(deviceId, rule.id, {
+                ...state,
+                phase: 'ok',
+                alertId: null,
+                startedAt: null,
+              })
             }
             continue
           }
@@ -356,7 +398,7 @@ export function createRuleEngine() {
           if (v === undefined) continue
           // A sensor judged broken cannot raise (or keep pending) a water-quality alarm.
           if (c.type !== 'sanity' && sensorSuspect(candidates, devicePairs, c.metric)) {
-            const held = devicePairs.get(rule.id)
+            const held = devicePairs?.get(rule.id)
             if (held?.phase === 'pending' && held.alertId) {
               events.push(
                 makeEvent(rule, held.alertId, 'resolved', {
@@ -370,18 +412,21 @@ export function createRuleEngine() {
                   late: ctx.now - reading.ts > ctx.lateAfterMs,
                 }),
               )
-              devicePairs.set(rule.id, { ...held, phase: 'ok', pendingSince: null, alertId: null })
+              pairs.set(deviceId, rule.id, {
+                ...held,
+                phase: 'ok',
+                pendingSince: null,
+                alertId: null,
+              })
             }
             continue
           }
-          let state = devicePairs.get(rule.id)
-          if (!state) {
-            state = newPair()
-            devicePairs.set(rule.id, state)
-          }
-          if (reading.ts <= state.lastTs) continue
-          state.lastTs = reading.ts
-          const j = judge(c, v, windowIn(deviceWindows, c.metric), {
+          let state = devicePairs?.get(rule.id)
+          const slot = slotOf.get(rule) as number
+          if (reading.ts <= (state ? state.lastTs : (slots.lastTs[slot] as number))) continue
+          if (state) state.lastTs = reading.ts
+          slots.lastTs[slot] = reading.ts
+          const j = judge(c, v, windowIn(windowsOf(), c.metric), {
             ts: reading.ts,
             timeZone: ctx.timeZone ?? DEFAULT_TIME_ZONE,
           })
@@ -396,7 +441,7 @@ export function createRuleEngine() {
                 targetTs: j.projection.targetTs,
               })
             if (j.nightOver && open && reading.ts >= open.targetTs) {
-              const seen = windowIn(deviceWindows, c.metric)
+              const seen = windowIn(windowsOf(), c.metric)
                 .points(open.madeAt, open.targetTs)
                 .map((p) => p.value)
               if (seen.length > 0)
@@ -411,6 +456,13 @@ export function createRuleEngine() {
                 })
               forecasts.delete(k)
             }
+          }
+          // A pair with nothing raised whose condition is not met stays as it is (ok).
+          if (!state) {
+            if (!j.breached) continue
+            state = { ...newPair(), lastTs: reading.ts }
+            pairs.set(deviceId, rule.id, state)
+            devicePairs = pairs.peek(deviceId)
           }
           const transition = step(state, j, reading.ts, rule, holdFor(c), (startTs) =>
             alertIdFor(rule.id, ctx.device.id, startTs),
