@@ -18,9 +18,16 @@ type FarmDays = {
   temps: Map<string, { minC: number; maxC: number }>
   catches: Map<string, Map<string, number>>
   biofix: Map<string, string>
+  /**
+   * The last answer of `metrics`: it sums every complete day since the biofix, and is
+   * asked on every weather reading, while the complete days change only when a late
+   * reading lands on one of them (or a biofix is found).
+   */
+  last: { today: string; setBiofix: Record<string, string>; out: Map<string, number> } | null
 }
 
 const dateIn = localDate
+const NO_BIOFIX: Record<string, string> = Object.freeze({}) as Record<string, string>
 
 /** The local date of the evening a night's catch belongs to (noon to noon). */
 const nightOf = (ts: number, timeZone: string) => dateIn(ts - 12 * 3_600_000, timeZone)
@@ -30,7 +37,7 @@ export function createDegreeDays() {
   const farmOf = (id: string) => {
     let f = farms.get(id)
     if (!f) {
-      f = { temps: new Map(), catches: new Map(), biofix: new Map() }
+      f = { temps: new Map(), catches: new Map(), biofix: new Map(), last: null }
       farms.set(id, f)
     }
     return f
@@ -47,6 +54,7 @@ export function createDegreeDays() {
       const r = reading as Reading & { air_temp_c?: number; counts?: Record<string, number> }
       if (device.kind === 'env_sensor' && typeof r.air_temp_c === 'number') {
         const date = dateIn(r.ts, timeZone)
+        if (farm.last && date < farm.last.today) farm.last = null
         const day = farm.temps.get(date)
         farm.temps.set(
           date,
@@ -67,7 +75,10 @@ export function createDegreeDays() {
             [...nights].sort().map(([date, count]) => ({ date, count })),
             BIOFIX_CATCH,
           )
-          if (biofix) farm.biofix.set(species, biofix)
+          if (biofix) {
+            farm.biofix.set(species, biofix)
+            farm.last = null
+          }
         }
       }
     },
@@ -76,12 +87,14 @@ export function createDegreeDays() {
       farmId: string,
       ts: number,
       timeZone: string,
-      setBiofix: Record<string, string> = {},
+      setBiofix: Record<string, string> = NO_BIOFIX,
     ): Map<string, number> {
       const out = new Map<string, number>()
       const farm = farms.get(farmId)
       if (!farm) return out
       const today = dateIn(ts, timeZone)
+      const last = farm.last
+      if (last && last.today === today && last.setBiofix === setBiofix) return new Map(last.out)
       const days = [...farm.temps]
         .filter(([date]) => date < today)
         .map(([date, t]) => ({ date, ...t }))
@@ -98,6 +111,7 @@ export function createDegreeDays() {
         })
         out.set(`degree_days.${species}`, series.at(-1)?.cumulative ?? 0)
       }
+      farm.last = { today, setBiofix, out: new Map(out) }
       return out
     },
     biofixOf: (farmId: string, species: string) => farms.get(farmId)?.biofix.get(species) ?? null,

@@ -568,6 +568,62 @@ describe('degree-days since the biofix', () => {
     // Days 1, 2, 3 complete by day 4: 51 > 50.
     expect(fired).toEqual(['4:firing:51'])
   })
+
+  it('counts a late reading that lands on a day already complete', () => {
+    const e = createRuleEngine()
+    e.setRules([
+      Rule.parse({
+        ...base,
+        scope: { kind: 'env_sensor' },
+        message: '{value} degree-days',
+        condition: {
+          type: 'threshold',
+          metric: 'degree_days.brown_planthopper',
+          op: 'above',
+          value: 50,
+        },
+      }),
+    ])
+    // Biofix on day 0; days 0, 1, 2 are complete by day 3: 3 × 17 = 51.
+    e.evaluate([catchOn(0, 25), catchOn(1, 30)], { ...zone, device: trap })
+    const events = (readings: Reading[]) =>
+      e.evaluate(readings, { ...zone, device: env }).map((x) => `${x.state}:${x.value}`)
+    for (let day = 0; day < 3; day++) expect(events(weather(day))).toEqual([])
+    expect(events(weather(3))).toEqual(['firing:51'])
+    // A backlog arrives: day 1 fell to 14 °C before dawn, so it gave less than 17, and
+    // the sum asked on day 3 again is under 50.
+    const reading = (ts: number, seq: number, air_temp_c: number) =>
+      ({ ts, seq, battery_pct: 90, rssi_dbm: -80, air_temp_c }) as Reading
+    expect(events([reading(at(1, 3), 103, 14)])).toEqual([])
+    const [after] = events([reading(at(3, 20), 320, 28)])
+    expect(after).toMatch(/^resolved:/)
+    expect(Number(after?.split(':')[1])).toBeLessThan(50)
+  })
+
+  it('starts counting the moment the traps show the biofix, mid-day', () => {
+    const e = createRuleEngine()
+    e.setRules([
+      Rule.parse({
+        ...base,
+        scope: { kind: 'env_sensor' },
+        message: '{value} degree-days',
+        condition: {
+          type: 'threshold',
+          metric: 'degree_days.brown_planthopper',
+          op: 'above',
+          value: 50,
+        },
+      }),
+    ])
+    const events = (readings: Reading[]) =>
+      e.evaluate(readings, { ...zone, device: env }).map((x) => `${x.state}:${x.value}`)
+    // Weather for days 0-3 but no catches yet: no biofix, nothing to count.
+    for (let day = 0; day < 4; day++) expect(events(weather(day))).toEqual([])
+    // The trap's backlog of nights 0 and 1 arrives: biofix on day 0.
+    e.evaluate([catchOn(0, 25), catchOn(1, 30)], { ...zone, device: trap })
+    const reading = { ts: at(3, 20), seq: 320, battery_pct: 90, rssi_dbm: -80, air_temp_c: 28 }
+    expect(events([reading as Reading])).toEqual(['firing:51'])
+  })
 })
 
 describe('deviation: a blocked drip line (clogged-dripper-line scenario)', () => {
