@@ -120,6 +120,7 @@ class PerDevice<V> {
 type Judged = { rules: readonly Rule[]; lastTs: number[] }
 
 const EMPTY_RULES: Rule[] = []
+const NO_TAGS: Record<string, string> = Object.freeze({}) as Record<string, string>
 const NO_METRICS = new Set<string>()
 /** Sanity first: a sensor found broken holds back the other rules on the same reading. */
 const sanityFirst = (a: Rule, b: Rule) =>
@@ -360,7 +361,8 @@ export function createRuleEngine() {
             windowIn(windowsOf(), metric).add({ ts: reading.ts, value: v, seq: reading.seq })
         }
         silence.seen(
-          { siteTags: ctx.siteTags ?? {}, cooperativeId: ctx.cooperativeId },
+          ctx.siteTags ?? NO_TAGS,
+          ctx.cooperativeId,
           ctx.device,
           reading,
           ctx.now,

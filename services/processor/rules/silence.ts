@@ -27,7 +27,8 @@ export function createSilenceWatch() {
   const heard = new Map<string, HeardFrom>()
   return {
     seen(
-      facts: { siteTags: Record<string, string>; cooperativeId?: string },
+      siteTags: Record<string, string>,
+      cooperativeId: string | undefined,
       device: Device,
       reading: { ts: number; seq: number },
       arrivalMs: number,
@@ -39,7 +40,8 @@ export function createSilenceWatch() {
         heard.set(device.id, {
           device,
           siteName,
-          ...facts,
+          siteTags,
+          cooperativeId,
           timeZone,
           lastArrivalMs: arrivalMs,
           lastTs: reading.ts,
@@ -49,8 +51,8 @@ export function createSilenceWatch() {
         return
       }
       h.device = device
-      h.siteTags = facts.siteTags
-      h.cooperativeId = facts.cooperativeId
+      h.siteTags = siteTags
+      h.cooperativeId = cooperativeId
       h.lastArrivalMs = Math.max(h.lastArrivalMs, arrivalMs)
       if (reading.ts > h.lastTs) {
         h.gaps.push(reading.ts - h.lastTs)
