@@ -32,6 +32,8 @@ export type RuleContext = {
 const DEFAULT_TIME_ZONE = 'Asia/Ho_Chi_Minh'
 
 const MAX_CACHED = 200_000
+/** A cached `null` (no such device) is an answer; this is "nothing held". */
+const NOT_HELD = Symbol('not held')
 
 type Cached<V> = {
   /** The answer, loading it when it is not held or too old. */
@@ -41,38 +43,73 @@ type Cached<V> = {
 }
 
 /**
- * A loader whose answers are kept for `ttlMs` (the registry changes rarely; revocations
- * take effect within it). Expired answers are dropped on a sweep, so a device that went
- * quiet does not keep its registry row in memory.
+ * A loader whose answers are kept for at most `ttlMs` (the registry changes rarely;
+ * revocations take effect within it). Two generations instead of a timestamp per entry:
+ * answers go into the current one, which becomes the previous one after half the TTL;
+ * the previous one is dropped once its oldest answer is `ttlMs` old. A device gone quiet
+ * so leaves the cache, and a held answer costs a map slot, nothing more.
  */
 function cachedLoader<V>(ttlMs: number, load: (key: string) => Promise<V>): Cached<V> {
-  const cache = new Map<string, { value: V; until: number }>()
-  let nextSweep = Date.now() + ttlMs
-  function sweep(now: number) {
-    nextSweep = now + ttlMs
-    for (const [key, entry] of cache) if (entry.until <= now) cache.delete(key)
-  }
-  const peek = (key: string) => {
-    const hit = cache.get(key)
-    return hit && hit.until > Date.now() ? hit.value : undefined
+  let current = new Map<string, V>()
+  let currentSince = Date.now()
+  let previous = new Map<string, V>()
+  let previousSince = currentSince
+  function held(key: string): V | typeof NOT_HELD {
+    const now = Date.now()
+    if (now - currentSince >= ttlMs / 2) {
+      previous = current
+      previousSince = currentSince
+      current = new Map()
+      currentSince = now
+    }
+    if (previous.size > 0 && now - previousSince >= ttlMs) previous = new Map()
+    if (current.has(key)) return current.get(key) as V
+    if (previous.has(key)) return previous.get(key) as V
+    return NOT_HELD
   }
   return {
-    peek,
+    peek: (key) => {
+      const value = held(key)
+      return value === NOT_HELD ? undefined : value
+    },
     async get(key) {
-      const now = Date.now()
-      const hit = cache.get(key)
-      if (hit && hit.until > now) return hit.value
-      const value = await load(key)
-      if (now >= nextSweep) sweep(now)
-      if (cache.size > MAX_CACHED) cache.clear()
-      cache.set(key, { value, until: now + ttlMs })
-      return value
+      const value = held(key)
+      if (value !== NOT_HELD) return value
+      const loaded = await load(key)
+      if (current.size >= MAX_CACHED) current = new Map()
+      current.set(key, loaded)
+      return loaded
     },
   }
 }
 
+/**
+ * One copy of each farm id, site id and kind however many devices carry it: each row read
+ * from SQLite brings its own copies, and with tens of thousands of devices held they add
+ * up. The device's id is the one the cache is keyed by.
+ */
+function sharingStrings() {
+  const held = new Map<string, string>()
+  const one = <S extends string>(s: S): S => {
+    const known = held.get(s)
+    if (known !== undefined) return known as S
+    if (held.size > MAX_CACHED) held.clear()
+    held.set(s, s)
+    return s
+  }
+  return (id: string, d: Device | null): Device | null =>
+    d && {
+      ...d,
+      id,
+      farmId: one(d.farmId),
+      siteId: d.siteId === null ? null : one(d.siteId),
+      kind: one(d.kind),
+    }
+}
+
 export function createDeviceDirectory(store: Store, ttlMs = 30_000): DeviceDirectory {
-  const device = cachedLoader(ttlMs, (id) => store.getDevice(id))
+  const shared = sharingStrings()
+  const device = cachedLoader(ttlMs, async (id) => shared(id, await store.getDevice(id)))
   const byEui = cachedLoader(ttlMs, (eui) => store.getDeviceByDevEui(eui))
   // One read per site and per farm serves every fact the rules need of it.
   const site = cachedLoader(ttlMs, (id) => store.getSite(id))

@@ -117,7 +117,12 @@ class PerDevice<V> {
  * kind's rule list. Most (rule, device) pairs never raise anything: for them this slot is
  * all the state kept (8 bytes), instead of an alert state object each.
  */
-type Judged = { rules: readonly Rule[]; lastTs: number[] }
+type Judged = {
+  rules: readonly Rule[]
+  lastTs: number[]
+  /** The device's windows as [metric, window, metric, window…] (one to three, or none). */
+  windows: (string | SeriesWindow)[] | null
+}
 
 const EMPTY_RULES: Rule[] = []
 const NO_TAGS: Record<string, string> = Object.freeze({}) as Record<string, string>
@@ -216,15 +221,19 @@ export function createRuleEngine() {
     const held = judged.get(deviceId)
     if (held?.rules === all) return held
     const lastTs = all.map(() => Number.NEGATIVE_INFINITY)
+    if (!held) {
+      const fresh: Judged = { rules: all, lastTs, windows: null }
+      judged.set(deviceId, fresh)
+      return fresh
+    }
     // The rules changed since: carry over the slots of the rules still there.
-    if (held)
-      held.rules.forEach((r, i) => {
-        const k = all.findIndex((n) => n.id === r.id)
-        if (k >= 0) lastTs[k] = held.lastTs[i] as number
-      })
-    const next = { rules: all, lastTs }
-    judged.set(deviceId, next)
-    return next
+    held.rules.forEach((r, i) => {
+      const k = all.findIndex((n) => n.id === r.id)
+      if (k >= 0) lastTs[k] = held.lastTs[i] as number
+    })
+    held.rules = all
+    held.lastTs = lastTs
+    return held
   }
   const silence = createSilenceWatch()
   const degreeDays = createDegreeDays()
@@ -247,13 +256,23 @@ export function createRuleEngine() {
         r.condition.metric === metric &&
         devicePairs.get(r.id)?.phase === 'firing',
     )
-  const windows = new PerDevice<SeriesWindow>()
-  const windowIn = (deviceWindows: Map<string, SeriesWindow>, metric: string) => {
-    let w = deviceWindows.get(metric)
-    if (!w) {
-      w = createSeriesWindow({ spanMs: spanFor(metric) })
-      deviceWindows.set(metric, w)
+  // A device's windows live in its `Judged` record, in a list rather than a Map: a Map
+  // each cost more than the windows themselves on an idle fleet.
+  const windowsOfDevice = (deviceId: string) => {
+    let held = judged.get(deviceId)
+    if (!held) {
+      // Seeded before any reading (restart): the slots come with the first reading.
+      held = { rules: EMPTY_RULES, lastTs: [], windows: null }
+      judged.set(deviceId, held)
     }
+    held.windows ??= []
+    return held.windows
+  }
+  const windowIn = (deviceWindows: (string | SeriesWindow)[], metric: string) => {
+    for (let i = 0; i < deviceWindows.length; i += 2)
+      if (deviceWindows[i] === metric) return deviceWindows[i + 1] as SeriesWindow
+    const w = createSeriesWindow({ spanMs: spanFor(metric) })
+    deviceWindows.push(metric, w)
     return w
   }
 
@@ -338,9 +357,9 @@ export function createRuleEngine() {
       const deviceId = ctx.device.id
       let devicePairs = pairs.peek(deviceId)
       // Created on first use: a device none of whose rules looks back has no windows.
-      let deviceWindows: Map<string, SeriesWindow> | undefined
+      let deviceWindows: (string | SeriesWindow)[] | undefined
       const windowsOf = () => {
-        deviceWindows ??= windows.of(deviceId)
+        deviceWindows ??= windowsOfDevice(deviceId)
         return deviceWindows
       }
       const slots = judgedOf(deviceId, all)
@@ -564,7 +583,7 @@ export function createRuleEngine() {
       metric: string,
       points: { ts: number; value: number; seq?: number }[],
     ) {
-      const w = windowIn(windows.of(deviceId), metric)
+      const w = windowIn(windowsOfDevice(deviceId), metric)
       for (const p of points) w.add(p)
     },
     /** Forecasts whose night is over since the last call (for the forecast_error series). */

@@ -34,15 +34,26 @@ export type SeriesWindowOptions = { spanMs: number; maxPoints?: number }
 export const DEFAULT_MAX_POINTS = 512
 const STRIDE = 3
 
+/** Shared by every window of the same span and size (a number field costs a box each). */
+type Limits = { spanMs: number; maxPoints: number }
+const limitsHeld = new Map<string, Limits>()
+function limitsOf(spanMs: number, maxPoints: number): Limits {
+  const key = `${spanMs}/${maxPoints}`
+  let limits = limitsHeld.get(key)
+  if (!limits) {
+    limits = { spanMs, maxPoints }
+    limitsHeld.set(key, limits)
+  }
+  return limits
+}
+
 class Window implements SeriesWindow {
-  readonly #spanMs: number
-  readonly #maxPoints: number
+  readonly #limits: Limits
   /** ts, value, seq (NaN: none) per point, oldest first. */
   #data: number[] = []
 
-  constructor(spanMs: number, maxPoints: number) {
-    this.#spanMs = spanMs
-    this.#maxPoints = maxPoints
+  constructor(limits: Limits) {
+    this.#limits = limits
   }
 
   get size(): number {
@@ -89,15 +100,16 @@ class Window implements SeriesWindow {
     if (ts > newest) {
       d.push(ts, value, seq)
       // Eviction is relative to the newest point.
-      let drop = this.#bound(ts - this.#spanMs, false)
-      if (n + 1 - drop > this.#maxPoints) drop = n + 1 - this.#maxPoints
+      const { spanMs, maxPoints } = this.#limits
+      let drop = this.#bound(ts - spanMs, false)
+      if (n + 1 - drop > maxPoints) drop = n + 1 - maxPoints
       if (drop > 0) d.splice(0, drop * STRIDE)
       return 'added'
     }
     let idx = this.#bound(ts, false)
     if (d[idx * STRIDE] === ts) return 'duplicate'
-    if (ts < newest - this.#spanMs) return 'too_old'
-    if (n === this.#maxPoints) {
+    if (ts < newest - this.#limits.spanMs) return 'too_old'
+    if (n === this.#limits.maxPoints) {
       // Full: the oldest point goes. A point older than all held would be that point.
       if (idx === 0) return 'too_old'
       d.splice(0, STRIDE)
@@ -130,5 +142,5 @@ export function createSeriesWindow(opts: SeriesWindowOptions): SeriesWindow {
   if (!Number.isInteger(maxPoints) || maxPoints < 1) {
     throw new RangeError(`maxPoints must be a positive integer, got ${maxPoints}`)
   }
-  return new Window(spanMs, maxPoints)
+  return new Window(limitsOf(spanMs, maxPoints))
 }
