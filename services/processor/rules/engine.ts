@@ -321,7 +321,7 @@ export function createRuleEngine() {
       for (const [kind, list] of byKind) {
         list.sort(sanityFirst)
         windowedByKind.set(kind, windowedMetrics(list))
-        list.forEach((r, i) => slotOf.set(r, i))
+        for (const [i, r] of list.entries()) slotOf.set(r, i)
       }
     },
     rules: () => rules,
