@@ -13,6 +13,7 @@ import { AlertEvent, Rule } from '../shared/index.ts'
 import { accepts } from '../tests/harness/ports.ts'
 import { startPushService } from '../tests/harness/push-service.ts'
 import { freePort, waitFor } from './lib/children.ts'
+import { START_FLAGS } from './lib/services.ts'
 
 /**
  * Alert latency under load: the services (embedded broker, processor, notifier) run in a
@@ -138,7 +139,7 @@ export async function alertLatency(opts: {
     await store.close()
 
     const port = await freePort()
-    child = spawn(process.execPath, ['services/main.ts'], {
+    child = spawn(process.execPath, [...START_FLAGS, 'services/main.ts'], {
       stdio: ['ignore', 'ignore', 'inherit'],
       env: {
         ...process.env,

@@ -7,7 +7,7 @@ import type { Fixture } from './fixture.ts'
 import type { BenchInflux } from './influx.ts'
 
 /** The Node flags of `npm start` (package.json), read from there so the two cannot drift. */
-const START_FLAGS = (() => {
+export const START_FLAGS = (() => {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
     scripts: { start: string }
   }
