@@ -166,9 +166,12 @@ export async function startInfluxd(opts: StartInfluxdOptions = {}): Promise<Infl
   const configPath = join(dataDir, 'influxd.conf')
   await writeFile(configPath, renderConfig(dataDir))
 
+  // A process group of its own: Ctrl-C in a terminal signals the whole foreground group,
+  // and influxd must outlive the processor's last writes (its owner stops it after them).
   const child = spawn(bin, ['run', '-config', configPath], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: childEnv(),
+    detached: true,
   })
 
   // If this process dies without calling stop(): 'exit' covers normal exits and uncaught
@@ -188,7 +191,7 @@ export async function startInfluxd(opts: StartInfluxdOptions = {}): Promise<Infl
     const script =
       'while read -r _; do :; done; kill -KILL "$1" 2>/dev/null; [ -n "$2" ] && sleep 0.2 && rm -rf "$2"'
     const args = ['-c', script, 'sh', String(child.pid), ownsDir ? dataDir : '']
-    watchdog = spawn('/bin/sh', args, { stdio: ['pipe', 'ignore', 'ignore'] })
+    watchdog = spawn('/bin/sh', args, { stdio: ['pipe', 'ignore', 'ignore'], detached: true })
     watchdog.on('error', () => {})
     watchdog.unref()
     const stdin = watchdog.stdin as (NodeJS.WritableStream & { unref?: () => void }) | null
