@@ -541,6 +541,27 @@ describe('degree-days since the biofix', () => {
         }) as Reading,
     )
 
+  // Alerts above 50 planthopper degree-days, and what weather readings make it say.
+  const degreeDayEngine = () => {
+    const e = createRuleEngine()
+    e.setRules([
+      Rule.parse({
+        ...base,
+        scope: { kind: 'env_sensor' },
+        message: '{value} degree-days',
+        condition: {
+          type: 'threshold',
+          metric: 'degree_days.brown_planthopper',
+          op: 'above',
+          value: 50,
+        },
+      }),
+    ])
+    return e
+  }
+  const weatherEvents = (e: ReturnType<typeof createRuleEngine>) => (readings: Reading[]) =>
+    e.evaluate(readings, { ...zone, device: env }).map((x) => `${x.state}:${x.value}`)
+
   it('counts from the first sustained catch, single-sine between 11 and 32 °C (17 a day here)', () => {
     const e = createRuleEngine()
     e.setRules([
@@ -570,24 +591,10 @@ describe('degree-days since the biofix', () => {
   })
 
   it('counts a late reading that lands on a day already complete', () => {
-    const e = createRuleEngine()
-    e.setRules([
-      Rule.parse({
-        ...base,
-        scope: { kind: 'env_sensor' },
-        message: '{value} degree-days',
-        condition: {
-          type: 'threshold',
-          metric: 'degree_days.brown_planthopper',
-          op: 'above',
-          value: 50,
-        },
-      }),
-    ])
+    const e = degreeDayEngine()
     // Biofix on day 0; days 0, 1, 2 are complete by day 3: 3 × 17 = 51.
     e.evaluate([catchOn(0, 25), catchOn(1, 30)], { ...zone, device: trap })
-    const events = (readings: Reading[]) =>
-      e.evaluate(readings, { ...zone, device: env }).map((x) => `${x.state}:${x.value}`)
+    const events = weatherEvents(e)
     for (let day = 0; day < 3; day++) expect(events(weather(day))).toEqual([])
     expect(events(weather(3))).toEqual(['firing:51'])
     // A backlog arrives: day 1 fell to 14 °C before dawn, so it gave less than 17, and
@@ -601,22 +608,8 @@ describe('degree-days since the biofix', () => {
   })
 
   it('starts counting the moment the traps show the biofix, mid-day', () => {
-    const e = createRuleEngine()
-    e.setRules([
-      Rule.parse({
-        ...base,
-        scope: { kind: 'env_sensor' },
-        message: '{value} degree-days',
-        condition: {
-          type: 'threshold',
-          metric: 'degree_days.brown_planthopper',
-          op: 'above',
-          value: 50,
-        },
-      }),
-    ])
-    const events = (readings: Reading[]) =>
-      e.evaluate(readings, { ...zone, device: env }).map((x) => `${x.state}:${x.value}`)
+    const e = degreeDayEngine()
+    const events = weatherEvents(e)
     // Weather for days 0-3 but no catches yet: no biofix, nothing to count.
     for (let day = 0; day < 4; day++) expect(events(weather(day))).toEqual([])
     // The trap's backlog of nights 0 and 1 arrives: biofix on day 0.
