@@ -95,14 +95,23 @@ export function judge(
           ? lowVariance(points, { windowMs, minPoints: c.min_points, minStdDev: c.min_std_dev })
           : null
       if (points.length < c.min_points) return null
-      const broken = stuck !== null || flat !== null
+      if (flat && !stuck)
+        // Barely moving rather than stuck: how long it has been flat (h) and around what.
+        return {
+          breached: true,
+          cleared: false,
+          value: Math.round(flat.spanMs / 360_000) / 10,
+          threshold: windowMs / 3_600_000,
+          op: 'above',
+          extras: { stuck_at: flat.mean.toFixed(2), std_dev: flat.stdDev.toFixed(3) },
+        }
       return {
-        breached: broken,
-        cleared: !broken,
-        // How long it has been stuck (h), or the spread when it is only flat.
-        value: stuck ? (ts - stuck.since) / 3_600_000 : (flat?.stdDev ?? 0),
-        threshold: c.stuck_for ? parseDuration(c.stuck_for) / 3_600_000 : (c.min_std_dev ?? 0),
-        op: stuck ? 'above' : 'below',
+        breached: stuck !== null,
+        cleared: stuck === null,
+        // How long it has been stuck (h).
+        value: stuck ? (ts - stuck.since) / 3_600_000 : 0,
+        threshold: c.stuck_for ? parseDuration(c.stuck_for) / 3_600_000 : 0,
+        op: 'above',
         extras: { stuck_at: stuck ? String(stuck.value) : '' },
       }
     }

@@ -66,17 +66,26 @@ export type LowVarianceOptions = {
 export function lowVariance(
   points: readonly Point[],
   opts: LowVarianceOptions,
-): { stdDev: number; n: number } | null {
+): { stdDev: number; n: number; mean: number; spanMs: number } | null {
   const sorted = finiteSorted(points)
   const last = sorted.at(-1)
   if (!last) return null
   const from = last.ts - opts.windowMs
-  const values = sorted.filter((p) => p.ts >= from).map((p) => p.value)
-  const n = values.length
+  const kept = sorted.filter((p) => p.ts >= from)
+  const n = kept.length
   if (n < Math.max(2, opts.minPoints)) return null
+  // A pond's oxygen barely moves within an hour at night: a new probe's first dozen
+  // readings are not a flat day. Judged only once the points cover the window.
+  const spanMs = last.ts - (kept[0] as Point).ts
+  if (spanMs < MIN_COVERAGE * opts.windowMs) return null
+  const values = kept.map((p) => p.value)
   const stdDev = sampleStandardDeviation(values)
-  return stdDev < opts.minStdDev ? { stdDev, n } : null
+  if (stdDev >= opts.minStdDev) return null
+  return { stdDev, n, mean: values.reduce((a, b) => a + b, 0) / n, spanMs }
 }
+
+/** Share of the window the points must span before a flat line is judged. */
+const MIN_COVERAGE = 0.9
 
 function finiteSorted(points: readonly Point[]): Point[] {
   return points

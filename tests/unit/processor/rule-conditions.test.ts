@@ -412,6 +412,45 @@ describe('sensor sanity: a fouled oxygen probe', () => {
     ])
   })
 
+  it('does not take a new probe’s calm first hours for a flat line (default pack)', async () => {
+    const { readFileSync } = await import('node:fs')
+    const pack = (
+      JSON.parse(
+        readFileSync(new URL('../../../deploy/rules/default-rules.json', import.meta.url), 'utf8'),
+      ) as RuleInput[]
+    ).map((x) => Rule.parse(x))
+    const e = createRuleEngine()
+    e.setRules(pack.filter((x) => x.id === 'pond-do-probe-suspect' || x.id === 'pond-do-critical'))
+    // Installed at 22:00: every 5 minutes, oxygen drifting down 0.002 mg/L a reading,
+    // then the dawn crash under 3 mg/L. The crash alarm must not be held back.
+    const calm = Array.from({ length: 24 }, (_, i) =>
+      r(i * 5, { dissolved_oxygen_mg_l: 3.2 - i * 0.002 }),
+    )
+    const crash = [r(120, { dissolved_oxygen_mg_l: 2.7 })]
+    const events = [...e.evaluate(calm, ctx), ...e.evaluate(crash, ctx)]
+    expect(events.map((x) => [x.rule_id, x.state])).toEqual([['pond-do-critical', 'firing']])
+  })
+
+  it('says how long and around what a probe has barely moved (a flat day)', async () => {
+    const { readFileSync } = await import('node:fs')
+    const suspect = (
+      JSON.parse(
+        readFileSync(new URL('../../../deploy/rules/default-rules.json', import.meta.url), 'utf8'),
+      ) as RuleInput[]
+    ).find((x) => x.id === 'pond-do-probe-suspect') as RuleInput
+    const e = engine(suspect)
+    // 6.10 / 6.12 mg/L every 10 minutes: jitter in the last digit, no day cycle. Judged
+    // once the readings span 90 % of the 24 h window.
+    const day = Array.from({ length: 24 * 6 + 1 }, (_, i) =>
+      r(i * 10, { dissolved_oxygen_mg_l: i % 2 ? 6.12 : 6.1 }),
+    )
+    const [event] = e.evaluate(day, ctx)
+    expect(event?.state).toBe('firing')
+    expect(event?.message).toBe(
+      'The oxygen probe Pond 2 probe has read 6.11 mg/L for 21.7 h. Clean or check it; its oxygen alarms are paused.',
+    )
+  })
+
   it('lets the alarm through for a pond whose oxygen really stays low but moves', () => {
     const e = both()
     const wavering = Array.from({ length: 25 }, (_, i) =>

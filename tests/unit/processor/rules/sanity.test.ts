@@ -94,14 +94,27 @@ describe('lowVariance', () => {
     // 1 h window, readings every 30 min: only the last three count: 2, 4, 6 → s = 2
     const pts = [{ ts: T0 - HOUR, value: 100 }, ...series(3, 30 * MIN, (i) => 2 + 2 * i)]
     const opts = { windowMs: HOUR, minPoints: 3, minStdDev: 2.5 }
-    expect(lowVariance(pts, opts)).toEqual({ stdDev: 2, n: 3 })
+    expect(lowVariance(pts, opts)).toMatchObject({ stdDev: 2, n: 3, mean: 4 })
     expect(lowVariance(pts, { ...opts, minStdDev: 2 })).toBeNull() // strict <
+  })
+
+  it('gives no verdict before the points span the window: a new probe’s first hours at night', () => {
+    // Every 5 minutes for 2 h, oxygen drifting 0.01 mg/L: flat for 2 h is a calm night,
+    // not a fouled probe. The default window is a day.
+    const firstHours = series(25, 5 * MIN, (i) => 5.2 - i * 0.0004)
+    expect(lowVariance(firstHours, doOpts)).toBeNull()
+    // The same flatness over a whole day is.
+    const day = series(24 * 12 + 1, 5 * MIN, (i) => 5.2 - (i % 2) * 0.01)
+    expect(lowVariance(day, doOpts)).toMatchObject({ n: 289 })
   })
 
   it('gives no verdict with too few points', () => {
     const flat = series(10, 10 * MIN, () => 6)
     expect(lowVariance(flat, doOpts)).toBeNull()
-    expect(lowVariance(flat, { ...doOpts, minPoints: 10 })).toEqual({ stdDev: 0, n: 10 })
+    expect(lowVariance(flat, { ...doOpts, minPoints: 10, windowMs: 90 * MIN })).toMatchObject({
+      stdDev: 0,
+      n: 10,
+    })
     expect(
       lowVariance([{ ts: T0, value: 1 }], { windowMs: HOUR, minPoints: 1, minStdDev: 1 }),
     ).toBeNull()
