@@ -23,14 +23,16 @@ export { MAX_UPLINK_BYTES } from './decoders/common.ts'
 export { createDeviceDirectory, type DeviceDirectory } from './device-directory.ts'
 
 /**
- * The processing steps, in order: decode → validate → store → evaluate → emit.
- * A message is acknowledged only after its last step is durable; a message that fails
+ * The processing steps: decode → validate → store, and evaluate → emit alongside the
+ * store step (alerts do not wait for InfluxDB). A message is acknowledged only after its
+ * points and its alert events are durable; a message that fails
  * decoding or validation is quarantined (durably, with its reason) and then acknowledged.
  * Decoding and validation depend on where the message comes from (decoders/): a device
  * speaking Tani's JSON on `devices/{id}/...`, or a LoRaWAN network server.
  */
 
 const KEPT_PAYLOAD_BYTES = 64 * 1024
+const noError = () => null
 
 export type PipelineDeps = {
   store: Store
@@ -238,18 +240,34 @@ export function createPipeline(deps: PipelineDeps) {
       return
     }
     const readings = valid.uplink.readings
+    // Steps 4 and 5 run before the store step finishes: an oxygen alarm waits neither for
+    // InfluxDB's write nor, if InfluxDB is down, for it to come back. The message is still
+    // acknowledged only once both its points and its alert events are durable. (Redelivered,
+    // the rules skip readings they have judged.)
+    const emitted = evaluateAndEmit(device, readings)
+    // Settled to the error, if any, so a failure waits for the write instead of escaping.
+    const saved = emitted ? emitted.then(noError, (err: unknown) => err) : null
+    const afterSaved = (then: () => Promise<void> | void) =>
+      saved
+        ? saved.then((err) => {
+            if (err) throw err
+            return then()
+          })
+        : then()
     deps.batcher.add({
       lines: readings.flatMap((r) => readingLines(device.kind, r, tagsOf(device))),
-      onWritten: guard(message, attempt, () => {
-        stats.readingsStored += readings.length
-        const emitted = evaluateAndEmit(device, readings)
-        if (emitted) return emitted.then(() => message.ack())
-        message.ack()
-      }),
-      onRejected: guard(message, attempt, async (reason: string) => {
-        await quarantine(message, 'rejected_by_influxdb', reason, device.id)
-        message.ack()
-      }),
+      onWritten: guard(message, attempt, () =>
+        afterSaved(() => {
+          stats.readingsStored += readings.length
+          message.ack()
+        }),
+      ),
+      onRejected: guard(message, attempt, (reason: string) =>
+        afterSaved(async () => {
+          await quarantine(message, 'rejected_by_influxdb', reason, device.id)
+          message.ack()
+        }),
+      ),
     })
   }
 

@@ -7,6 +7,7 @@ import { createRuleEngine } from '../../../services/processor/rules/engine.ts'
 import { createWriteBatcher } from '../../../services/processor/write-batcher.ts'
 import { registerDevices } from '../../../services/store/provisioning.ts'
 import { openSqliteStore } from '../../../services/store/sqlite-store.ts'
+import { Rule } from '../../../shared/index.ts'
 
 /**
  * The pipeline's own logic, on the real store (SQLite in memory) and the real batcher;
@@ -15,7 +16,14 @@ import { openSqliteStore } from '../../../services/store/sqlite-store.ts'
  */
 const log = createLogger('silent')
 
-async function setup(opts: { failQuarantineOnce?: boolean; rejectLinesWith?: string } = {}) {
+async function setup(
+  opts: {
+    failQuarantineOnce?: boolean
+    rejectLinesWith?: string
+    influx?: { down: boolean }
+    rules?: Rule[]
+  } = {},
+) {
   const store = openSqliteStore(':memory:')
   await store.createFarm({ id: 'f', name: 'F', timezone: 'UTC' })
   const [device] = await registerDevices(store, {
@@ -37,6 +45,8 @@ async function setup(opts: { failQuarantineOnce?: boolean; rejectLinesWith?: str
   const batcher = createWriteBatcher({
     writer: {
       async write(lines) {
+        if (opts.influx?.down)
+          throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })
         const bad =
           opts.rejectLinesWith && lines.find((l) => l.includes(opts.rejectLinesWith as string))
         if (bad)
@@ -63,7 +73,11 @@ async function setup(opts: { failQuarantineOnce?: boolean; rejectLinesWith?: str
     store: flakyStore,
     devices: createDeviceDirectory(store),
     batcher,
-    rules: createRuleEngine(),
+    rules: (() => {
+      const engine = createRuleEngine()
+      if (opts.rules) engine.setRules(opts.rules)
+      return engine
+    })(),
     alerts,
     lateAfterMs: 60_000,
     log,
@@ -92,6 +106,35 @@ describe('pipeline acknowledgements', () => {
     await until(() => acked.length === 1)
     expect(acked).toEqual(['m1'])
     expect(written.some((l) => l.startsWith('pond_sensor,') && l.includes('ph=7.5'))).toBe(true)
+  })
+
+  it('raises an oxygen alarm while InfluxDB is down, and acknowledges once it is back', async () => {
+    const influx = { down: true }
+    const critical = Rule.parse({
+      id: 'do-critical',
+      name: 'Oxygen critical',
+      scope: { kind: 'pond_sensor' },
+      severity: 'critical',
+      message: 'Oxygen {value} mg/L',
+      condition: { type: 'threshold', metric: 'dissolved_oxygen_mg_l', op: 'below', value: 3 },
+    })
+    const { store, pipeline, acked, written, message } = await setup({ influx, rules: [critical] })
+    const crash = JSON.parse(good(1)) as Record<string, unknown>
+    await pipeline.handle(message(JSON.stringify({ ...crash, dissolved_oxygen_mg_l: 2.4 }), 'm1'))
+    // The alarm is saved (and so published) at once; the reading waits for InfluxDB.
+    let firing: unknown[] = []
+    for (let i = 0; i < 100 && firing.length === 0; i++) {
+      firing = (await store.openAlerts()).filter((a) => a.ruleId === 'do-critical')
+      await new Promise((r) => setTimeout(r, 5))
+    }
+    expect(firing).toHaveLength(1)
+    await new Promise((r) => setTimeout(r, 30))
+    expect(acked).toEqual([])
+    expect(written).toEqual([])
+    influx.down = false
+    await until(() => acked.length === 1)
+    expect(acked).toEqual(['m1'])
+    expect(written.some((l) => l.includes('dissolved_oxygen_mg_l=2.4'))).toBe(true)
   })
 
   it('retries a message whose quarantine failed, instead of leaving it unacknowledged', async () => {
