@@ -133,7 +133,9 @@ export function createDeliveryWorker(deps: DeliveryDeps) {
       return
     }
     if (outcome.kind === 'retry') {
-      const notBefore = now + Math.max(outcome.retryAfterMs ?? 0, backoffMs(item.attempts))
+      // Retry-After counts from the answer, not from when the attempt began (RFC 9110
+      // §10.2.3): sending can take a while on a busy notifier.
+      const notBefore = deps.now() + Math.max(outcome.retryAfterMs ?? 0, backoffMs(item.attempts))
       const giveUp =
         notBefore >= expiresAt ||
         (item.channel === 'webhook' && item.attempts + 1 >= WEBHOOK_ATTEMPTS)
