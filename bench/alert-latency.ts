@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
+import { defaultRules } from '../deploy/rules/default-rules.ts'
 import { startLoad } from '../firmware-sim/load.ts'
 import { createDatabase, startInfluxd } from '../services/influx/influxd.ts'
 import { registerDevices, rotateServiceAccount } from '../services/store/provisioning.ts'
@@ -98,9 +99,7 @@ export async function alertLatency(opts: {
     )
     const gateway = await rotateServiceAccount(store, 'bench-gateway', 'gateway')
     const watcher = await rotateServiceAccount(store, 'bench-watcher', 'notifier')
-    for (const r of (await import('../deploy/rules/default-rules.json', { with: { type: 'json' } }))
-      .default)
-      await store.putRule(Rule.parse(r))
+    for (const r of defaultRules()) await store.putRule(r)
     await store.putRule(
       Rule.parse({
         id: 'bench-probe-do',

@@ -13,7 +13,8 @@ import { influxConfigOf, startServices } from '../services/main.ts'
 import { registerDevices, rotateServiceAccount } from '../services/store/provisioning.ts'
 import type { Store } from '../services/store/repository.ts'
 import { hashPassword } from '../services/store/secrets.ts'
-import { type DeviceKind, Rule } from '../shared/index.ts'
+import type { DeviceKind } from '../shared/index.ts'
+import { defaultRules } from './rules/default-rules.ts'
 
 /**
  * The README's main command: InfluxDB, the broker, the processor and a small simulated
@@ -121,10 +122,7 @@ async function seed(store: Store, mqttUrl: string): Promise<Creds> {
     })
     devices.push(...registered.map((d) => ({ id: d.id, kind: d.kind, secret: d.secret })))
   }
-  const rules = JSON.parse(
-    readFileSync(new URL('./rules/default-rules.json', import.meta.url), 'utf8'),
-  ) as unknown[]
-  for (const r of rules) await store.putRule(Rule.parse(r))
+  for (const r of defaultRules()) await store.putRule(r)
   const creds = { mqttUrl, devices }
   writeFileSync(CREDENTIALS, `${JSON.stringify(creds, null, 2)}\n`, { mode: 0o600 })
   return creds

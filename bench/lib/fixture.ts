@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { defaultRules } from '../../deploy/rules/default-rules.ts'
 import type { NewDevice } from '../../services/store/repository.ts'
 import { generateSecret, hashSecret } from '../../services/store/secrets.ts'
 import { openSqliteStore } from '../../services/store/sqlite-store.ts'
 import { type DeviceKind, deviceKinds } from '../../shared/readings.ts'
-import { Rule } from '../../shared/rules.ts'
 import { tempDir } from './children.ts'
 
 /**
@@ -28,14 +27,12 @@ export type Fixture = {
 
 const DEVICES_PER_FARM = 100
 const NO_LOGIN = 'bench:no-login'
-const RULES_FILE = new URL('../../deploy/rules/default-rules.json', import.meta.url)
 
 export async function createFixture(deviceCount: number, name = 'fixture'): Promise<Fixture> {
   const dataDir = await tempDir(name)
   const store = openSqliteStore(join(dataDir, 'tani.db'))
   try {
-    for (const r of JSON.parse(readFileSync(RULES_FILE, 'utf8')) as unknown[])
-      await store.putRule(Rule.parse(r))
+    for (const r of defaultRules()) await store.putRule(r)
     const devices: NewDevice[] = []
     for (let i = 0; i < deviceCount; i++) {
       const farmId = `bench-farm-${Math.floor(i / DEVICES_PER_FARM)}`

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { mosquittoConfig } from '../../tests/harness/mosquitto.ts'
 import { accepts } from '../../tests/harness/ports.ts'
 import { freePort, sleep, spawnChild, tempDir } from './children.ts'
 
@@ -16,19 +17,7 @@ export async function startBenchMosquitto(): Promise<BenchMosquitto> {
   const dir = await tempDir('mosquitto')
   const port = await freePort()
   const conf = join(dir, 'mosquitto.conf')
-  await writeFile(
-    conf,
-    [
-      `listener ${port} 127.0.0.1`,
-      'allow_anonymous true',
-      'persistence false',
-      'max_queued_messages 0',
-      'max_queued_bytes 0',
-      'max_inflight_messages 0',
-      'log_dest stderr',
-      'log_type error',
-    ].join('\n'),
-  )
+  await writeFile(conf, mosquittoConfig(port, 0))
   const child = spawnChild('mosquitto', 'mosquitto', { args: ['-c', conf] })
   const deadline = Date.now() + 10_000
   while (!(await accepts(port))) {

@@ -1,7 +1,7 @@
 import { cleanupAll } from '../lib/children.ts'
 import { measureSustained } from '../lib/measure.ts'
 import { type BenchContext, type Figure, figure, type SectionResult } from '../lib/report.ts'
-import { influxCounter, startOurs, storedMetric } from './setups.ts'
+import { startOurs, sustainedOn } from './setups.ts'
 
 /**
  * Item 4: a publisher faster than the processor for the whole window, with no pacing, so
@@ -42,12 +42,8 @@ export async function overload(ctx: BenchContext): Promise<SectionResult> {
       maxInflight = Math.max(maxInflight, m?.tani_processor_inflight_messages ?? 0)
     }, 1000)
     const s = await measureSustained({
-      fixture: pipe.fixture,
-      mqttUrl: pipe.mqttUrl,
-      count: influxCounter(pipe.influx),
-      progress: storedMetric(pipe),
+      ...sustainedOn(pipe),
       maxBacklog: Number.POSITIVE_INFINITY,
-      pids: pipe.pids,
       ratePerSecond: offered,
       durationMs: ctx.durationMs,
       catchUpMs: ctx.quick ? 120_000 : 400_000,

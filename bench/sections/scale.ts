@@ -4,7 +4,7 @@ import { runLoad } from '../lib/load.ts'
 import { measureSustained } from '../lib/measure.ts'
 import { memoryOf, round } from '../lib/proc.ts'
 import { type BenchContext, type Figure, figure, type SectionResult } from '../lib/report.ts'
-import { influxCounter, type Pipe, startOurs, storedMetric } from './setups.ts'
+import { type Pipe, startOurs, sustainedOn } from './setups.ts'
 
 /**
  * Item 6, and the no-growth run. Tani in one process (embedded broker) with N devices
@@ -73,11 +73,7 @@ export async function scale(ctx: BenchContext): Promise<SectionResult> {
       await everyDeviceOnce(pipe)
       const idle = await idleMemory(pipe)
       const s = await measureSustained({
-        fixture: pipe.fixture,
-        mqttUrl: pipe.mqttUrl,
-        count: influxCounter(pipe.influx),
-        progress: storedMetric(pipe),
-        pids: pipe.pids,
+        ...sustainedOn(pipe),
         ratePerSecond: 40_000,
         durationMs: ctx.quick ? 8_000 : 15_000,
         log: ctx.log,

@@ -132,3 +132,12 @@ export const influxCounter = (influx: BenchInflux) => () => countReadings(influx
 /** The processor's own count of stored readings: cheap, for pacing the publisher only. */
 export const storedMetric = (pipe: Pipe) => async () =>
   (await pipe.tani?.metrics())?.tani_processor_readings_stored_total ?? 0
+
+/** What `measureSustained` needs of Tani's pipe: counted in InfluxDB, paced by the processor. */
+export const sustainedOn = (pipe: Pipe) => ({
+  fixture: pipe.fixture,
+  mqttUrl: pipe.mqttUrl,
+  count: influxCounter(pipe.influx),
+  progress: storedMetric(pipe),
+  pids: pipe.pids,
+})

@@ -16,7 +16,7 @@ import {
   startOurs,
   startReference,
   startSubscriber,
-  storedMetric,
+  sustainedOn,
 } from './setups.ts'
 
 /**
@@ -78,11 +78,7 @@ async function ours(shape: 'embedded' | 'external', ctx: BenchContext) {
   const profileDir = ctx.cpuProfileDir ? `${ctx.cpuProfileDir}/${shape}` : null
   const pipe = await startOurs(shape, ctx.devices, { cpuProfileDir: profileDir })
   const s = await measureSustained({
-    fixture: pipe.fixture,
-    mqttUrl: pipe.mqttUrl,
-    count: influxCounter(pipe.influx),
-    progress: storedMetric(pipe),
-    pids: pipe.pids,
+    ...sustainedOn(pipe),
     ratePerSecond: OFFERED_PER_SECOND,
     durationMs: ctx.durationMs,
     log: ctx.log,

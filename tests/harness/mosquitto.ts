@@ -8,6 +8,24 @@ import { accepts, freePort } from './ports.ts'
  * Debian's Mosquitto on a free loopback port with its own config, for the processor's
  * external-broker case. Anonymous access: the ACL case is the embedded broker's.
  */
+/**
+ * A loopback Mosquitto's configuration: anonymous, no persistence, a subscriber may hold
+ * as many QoS 1 messages in flight as it can take. `maxQueued` 0: a persistent session's
+ * queue is unbounded (in messages and bytes).
+ */
+export function mosquittoConfig(port: number, maxQueued: number): string {
+  return [
+    `listener ${port} 127.0.0.1`,
+    'allow_anonymous true',
+    'persistence false',
+    `max_queued_messages ${maxQueued}`,
+    ...(maxQueued === 0 ? ['max_queued_bytes 0'] : []),
+    'max_inflight_messages 0',
+    'log_dest stderr',
+    'log_type error',
+  ].join('\n')
+}
+
 export type MosquittoHandle = { url: string; port: number; stop(): Promise<void> }
 
 export async function startMosquitto(): Promise<MosquittoHandle> {
@@ -17,19 +35,7 @@ export async function startMosquitto(): Promise<MosquittoHandle> {
     // if another process takes it meanwhile, try again.
     const port = await freePort()
     const conf = join(dir, 'mosquitto.conf')
-    await writeFile(
-      conf,
-      [
-        `listener ${port} 127.0.0.1`,
-        'allow_anonymous true',
-        'persistence false',
-        'max_queued_messages 100000',
-        // Let a subscriber have as many QoS 1 messages in flight as it can take.
-        'max_inflight_messages 0',
-        'log_dest stderr',
-        'log_type error',
-      ].join('\n'),
-    )
+    await writeFile(conf, mosquittoConfig(port, 100_000))
     let stderr = ''
     const child: ChildProcess = spawn('mosquitto', ['-c', conf], {
       stdio: ['ignore', 'ignore', 'pipe'],

@@ -23,7 +23,11 @@ type FarmDays = {
    * asked on every weather reading, while the complete days change only when a late
    * reading lands on one of them (or a biofix is found).
    */
-  last: { today: string; setBiofix: Record<string, string>; out: Map<string, number> } | null
+  last: {
+    today: string
+    setBiofix: Record<string, string>
+    out: ReadonlyMap<string, number>
+  } | null
 }
 
 const dateIn = localDate
@@ -88,13 +92,13 @@ export function createDegreeDays() {
       ts: number,
       timeZone: string,
       setBiofix: Record<string, string> = NO_BIOFIX,
-    ): Map<string, number> {
+    ): ReadonlyMap<string, number> {
       const out = new Map<string, number>()
       const farm = farms.get(farmId)
       if (!farm) return out
       const today = dateIn(ts, timeZone)
       const last = farm.last
-      if (last && last.today === today && last.setBiofix === setBiofix) return new Map(last.out)
+      if (last && last.today === today && last.setBiofix === setBiofix) return last.out
       const days = [...farm.temps]
         .filter(([date]) => date < today)
         .map(([date, t]) => ({ date, ...t }))
@@ -111,7 +115,7 @@ export function createDegreeDays() {
         })
         out.set(`degree_days.${species}`, series.at(-1)?.cumulative ?? 0)
       }
-      farm.last = { today, setBiofix, out: new Map(out) }
+      farm.last = { today, setBiofix, out }
       return out
     },
     biofixOf: (farmId: string, species: string) => farms.get(farmId)?.biofix.get(species) ?? null,

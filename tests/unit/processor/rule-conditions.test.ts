@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { defaultRules } from '../../../deploy/rules/default-rules.ts'
 import { createRuleEngine } from '../../../services/processor/rules/engine.ts'
 import type { Device } from '../../../services/store/repository.ts'
 import { type Reading, Rule, type RuleInput } from '../../../shared/index.ts'
@@ -413,12 +414,7 @@ describe('sensor sanity: a fouled oxygen probe', () => {
   })
 
   it('does not take a new probe’s calm first hours for a flat line (default pack)', async () => {
-    const { readFileSync } = await import('node:fs')
-    const pack = (
-      JSON.parse(
-        readFileSync(new URL('../../../deploy/rules/default-rules.json', import.meta.url), 'utf8'),
-      ) as RuleInput[]
-    ).map((x) => Rule.parse(x))
+    const pack = defaultRules()
     const e = createRuleEngine()
     e.setRules(pack.filter((x) => x.id === 'pond-do-probe-suspect' || x.id === 'pond-do-critical'))
     // Installed at 22:00: every 5 minutes, oxygen drifting down 0.002 mg/L a reading,
@@ -432,12 +428,7 @@ describe('sensor sanity: a fouled oxygen probe', () => {
   })
 
   it('says how long and around what a probe has barely moved (a flat day)', async () => {
-    const { readFileSync } = await import('node:fs')
-    const suspect = (
-      JSON.parse(
-        readFileSync(new URL('../../../deploy/rules/default-rules.json', import.meta.url), 'utf8'),
-      ) as RuleInput[]
-    ).find((x) => x.id === 'pond-do-probe-suspect') as RuleInput
+    const suspect = defaultRules().find((x) => x.id === 'pond-do-probe-suspect') as RuleInput
     const e = engine(suspect)
     // 6.10 / 6.12 mg/L every 10 minutes: jitter in the last digit, no day cycle. Judged
     // once the readings span 90 % of the 24 h window.
