@@ -1,9 +1,10 @@
-import { median } from 'simple-statistics'
+import { medianSorted } from 'simple-statistics'
 import { parseDuration } from '../../../shared/duration.ts'
 import type { Condition } from '../../../shared/index.ts'
 import { crossing, nextLocalTime, project, ratePerHour, trend } from './fits.ts'
 import { localHHMM, localMinutes } from './local-time.ts'
 import { lowVariance, stuckValue } from './sanity.ts'
+import { between, type Series, seriesOf, type TimedValue, valuesOf } from './series.ts'
 import { breached, cleared } from './threshold.ts'
 import type { SeriesWindow } from './window.ts'
 
@@ -45,9 +46,9 @@ export function judge(
       return null
     case 'deviation': {
       // The usual level excludes the newest point, so a sudden drop stands out against it.
-      const history = window.points(ts - parseDuration(c.window), ts).filter((p) => p.ts < ts)
+      const history = between(window.view(), ts - parseDuration(c.window), ts, true)
       if (history.length < c.min_points) return null
-      const usual = median(history.map((p) => p.value))
+      const usual = medianSorted(valuesOf(history).sort((a, b) => a - b))
       if (!(usual > 0)) return null
       const pct = (value / usual) * 100
       const clearAt = c.clear_percent ?? c.percent
@@ -68,10 +69,16 @@ export function judge(
           }
     }
     case 'range': {
-      const points = window.points(ts - parseDuration(c.window), ts)
+      const points = window.view(ts - parseDuration(c.window), ts)
       if (points.length < c.min_points) return null
-      const values = points.map((p) => p.value)
-      const spread = Math.max(...values) - Math.min(...values)
+      let lo = Number.POSITIVE_INFINITY
+      let hi = Number.NEGATIVE_INFINITY
+      for (let i = 0; i < points.length; i++) {
+        const v = points.value(i)
+        if (v < lo) lo = v
+        if (v > hi) hi = v
+      }
+      const spread = hi - lo
       return {
         breached: spread > c.max_spread,
         cleared: spread <= (c.clear_spread ?? c.max_spread),
@@ -82,7 +89,7 @@ export function judge(
     }
     case 'sanity': {
       const windowMs = parseDuration(c.window)
-      const points = window.points(ts - windowMs, ts)
+      const points = window.view(ts - windowMs, ts)
       const stuck = c.stuck_for
         ? stuckValue(points, {
             minDurationMs: parseDuration(c.stuck_for),
@@ -117,7 +124,7 @@ export function judge(
     }
     case 'trend': {
       const windowMs = parseDuration(c.window)
-      const raw = window.points(ts - windowMs - DAY_MS, ts)
+      const raw = window.view(ts - windowMs - DAY_MS, ts)
       const points = c.bucket === 'night' ? nightlyTotals(raw, ts, at.timeZone) : raw
       const t = trend(points, { windowMs, minPoints: c.min_points, relative: c.relative })
       if (!t) return null
@@ -149,7 +156,7 @@ export function judge(
         op: c.op,
       }
     case 'rate_of_change': {
-      const rate = ratePerHour(window.points(), parseDuration(c.window), ts)
+      const rate = ratePerHour(window.view(), parseDuration(c.window), ts)
       if (rate === null) return null
       const clearAt = c.clear_per_hour ?? c.per_hour
       return c.direction === 'falling'
@@ -194,9 +201,9 @@ export function judge(
         windowMs: parseDuration(c.window),
         minPoints: c.min_points,
       }
-      const points = window.points(ts - opts.windowMs, ts)
+      const points = window.view(ts - opts.windowMs, ts)
       // Minutes of data projected hours ahead is noise: the fit needs half its window.
-      if (points.length === 0 || ts - (points[0]?.ts ?? ts) < opts.windowMs / 2) return null
+      if (points.length === 0 || ts - points.ts(0) < opts.windowMs / 2) return null
       const projection = project(points, opts)
       if (!projection) return null
       const crossesAt = crossing(points, { ...opts, bound: c.bound, direction: c.op })
@@ -223,7 +230,7 @@ const DAY_MS = 86_400_000
  * Sums per night — noon to noon in the farm's time — for the nights that are over by
  * `nowTs`, each placed at its noon start (a trap reports hourly; a night is one catch).
  */
-function nightlyTotals(points: { ts: number; value: number }[], nowTs: number, timeZone: string) {
+function nightlyTotals(points: Series, nowTs: number, timeZone: string): Series {
   const noonBefore = (ts: number) => {
     const minutes = localMinutes(ts, timeZone)
     const sinceNoon = (((minutes - 720) % 1440) + 1440) % 1440
@@ -231,12 +238,12 @@ function nightlyTotals(points: { ts: number; value: number }[], nowTs: number, t
   }
   const current = noonBefore(nowTs)
   const totals = new Map<number, number>()
-  for (const p of points) {
-    const start = noonBefore(p.ts)
+  for (let i = 0; i < points.length; i++) {
+    const start = noonBefore(points.ts(i))
     if (start >= current) continue
-    totals.set(start, (totals.get(start) ?? 0) + p.value)
+    totals.set(start, (totals.get(start) ?? 0) + points.value(i))
   }
-  return [...totals].sort((a, b) => a[0] - b[0]).map(([ts, value]) => ({ ts, value }))
+  return seriesOf([...totals].map(([ts, value]): TimedValue => ({ ts, value })))
 }
 
 /** How long the condition must hold before the alert fires (threshold `for`). */

@@ -239,7 +239,7 @@ export function createRuleEngine() {
   const degreeDays = createDegreeDays()
   // Degree-days are summed for every weather reading only when some rule reads them.
   let degreeDayRules = false
-  const forecasts = new Map<string, { value: number; madeAt: number; targetTs: number }>()
+  const forecasts = new PerDevice<{ value: number; madeAt: number; targetTs: number }>()
   let finished: ForecastRecord[] = []
   // The longest look-back any rule needs on a metric (a night more for trends by night).
   const spans = new Map<string, number>()
@@ -275,8 +275,6 @@ export function createRuleEngine() {
     deviceWindows.push(metric, w)
     return w
   }
-
-  const key = (ruleId: string, deviceId: string) => `${ruleId}\u0000${deviceId}`
 
   function appliesTo(
     rule: Rule,
@@ -376,8 +374,7 @@ export function createRuleEngine() {
             metrics.set(name, dd)
         for (const metric of windowed) {
           const v = metrics.get(metric)
-          if (v !== undefined)
-            windowIn(windowsOf(), metric).add({ ts: reading.ts, value: v, seq: reading.seq })
+          if (v !== undefined) windowIn(windowsOf(), metric).addPoint(reading.ts, v, reading.seq)
         }
         silence.seen(
           ctx.siteTags ?? NO_TAGS,
@@ -453,10 +450,9 @@ export function createRuleEngine() {
           })
           if (!j) continue
           if (c.type === 'projection') {
-            const k = key(rule.id, deviceId)
-            const open = forecasts.get(k)
+            const open = forecasts.get(deviceId, rule.id)
             if (j.projection && !open)
-              forecasts.set(k, {
+              forecasts.set(deviceId, rule.id, {
                 value: j.projection.value,
                 madeAt: reading.ts,
                 targetTs: j.projection.targetTs,
@@ -475,7 +471,7 @@ export function createRuleEngine() {
                   projected: open.value,
                   observed: c.op === 'below' ? Math.min(...seen) : Math.max(...seen),
                 })
-              forecasts.delete(k)
+              forecasts.delete(deviceId, rule.id)
             }
           }
           // A pair with nothing raised whose condition is not met stays as it is (ok).

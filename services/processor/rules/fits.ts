@@ -1,44 +1,73 @@
-import { linearRegression, linearRegressionLine, mean, rSquared } from 'simple-statistics'
 import { localParts, zoneOffsetMs } from './local-time.ts'
+import { between, type Series, seriesOf, type TimedValue } from './series.ts'
 
 /**
  * Least-squares fits over event-time points, for rate, trend and forecast rules.
- * Inputs need not be sorted. Times are centred on a reference instant (and scaled to
- * hours or days) before fitting so that epoch-ms magnitudes do not cost precision.
+ * Inputs are a window's view (in ts order) or points in any order. Times are centred on
+ * a reference instant (and scaled to hours or days) before fitting so that epoch-ms
+ * magnitudes do not cost precision.
  */
 
-export type TimedValue = { readonly ts: number; readonly value: number }
+export type { TimedValue }
+export type Points = Series | readonly TimedValue[]
 
 const HOUR_MS = 3_600_000
 const DAY_MS = 86_400_000
 
 type Fit = { m: number; b: number; r2: number; n: number }
 
-/** x = (ts - refTs) / unitMs. Null when fewer than 2 points or all share one ts. */
+/**
+ * x = (ts - refTs) / unitMs, y = value or ln(value) (then points <= 0 are left out).
+ * Null when fewer than `minPoints` (at least 2) points or all share one ts. The sums are
+ * those of simple-statistics' linearRegression and rSquared, taken over the series in
+ * place: its input is an [x, y] array per point, and this runs on every reading.
+ */
 function fitLine(
-  points: readonly TimedValue[],
+  s: Series,
   refTs: number,
   unitMs: number,
-  y: (v: number) => number,
+  log: boolean,
+  minPoints = 2,
 ): Fit | null {
-  if (points.length < 2) return null
-  const xy: number[][] = []
+  let n = 0
+  let sx = 0
+  let sy = 0
+  let sxx = 0
+  let sxy = 0
   let minTs = Number.POSITIVE_INFINITY
   let maxTs = Number.NEGATIVE_INFINITY
-  for (const p of points) {
-    xy.push([(p.ts - refTs) / unitMs, y(p.value)])
-    if (p.ts < minTs) minTs = p.ts
-    if (p.ts > maxTs) maxTs = p.ts
+  for (let i = 0; i < s.length; i++) {
+    const v = s.value(i)
+    if (log && !(v > 0)) continue
+    const ts = s.ts(i)
+    const x = (ts - refTs) / unitMs
+    const y = log ? Math.log(v) : v
+    n++
+    sx += x
+    sy += y
+    sxx += x * x
+    sxy += x * y
+    if (ts < minTs) minTs = ts
+    if (ts > maxTs) maxTs = ts
   }
-  if (maxTs === minTs) return null
-  const { m, b } = linearRegression(xy)
-  const r2 = rSquared(xy, linearRegressionLine({ m, b }))
-  // rSquared is 0/0 when every y is equal; a flat line fits that exactly.
-  return { m, b, r2: Number.isNaN(r2) ? 1 : r2, n: xy.length }
-}
-
-function inRange(points: readonly TimedValue[], fromTs: number, toTs: number): TimedValue[] {
-  return points.filter((p) => p.ts >= fromTs && p.ts <= toTs)
+  if (n < Math.max(2, minPoints) || maxTs === minTs) return null
+  const m = (n * sxy - sx * sy) / (n * sxx - sx * sx)
+  const b = sy / n - (m * sx) / n
+  // r² = 1 - SSres / SStot, a second pass (the one-pass form loses digits on flat series).
+  const meanY = sy / n
+  let ssRes = 0
+  let ssTot = 0
+  for (let i = 0; i < s.length; i++) {
+    const v = s.value(i)
+    if (log && !(v > 0)) continue
+    const y = log ? Math.log(v) : v
+    const e = y - (m * ((s.ts(i) - refTs) / unitMs) + b)
+    ssRes += e * e
+    ssTot += (y - meanY) * (y - meanY)
+  }
+  const r2 = 1 - ssRes / ssTot
+  // r² is 0/0 when every y is equal; a flat line fits that exactly.
+  return { m, b, r2: Number.isNaN(r2) ? 1 : r2, n }
 }
 
 /**
@@ -46,22 +75,12 @@ function inRange(points: readonly TimedValue[], fromTs: number, toTs: number): T
  * inside, in unit/h. Null when fewer than 2 points are inside or they span less than
  * half the window (a slope from two close points is mostly noise).
  */
-export function ratePerHour(
-  points: readonly TimedValue[],
-  windowMs: number,
-  nowTs: number,
-): number | null {
+export function ratePerHour(points: Points, windowMs: number, nowTs: number): number | null {
   if (!(windowMs > 0)) return null
-  const inside = inRange(points, nowTs - windowMs, nowTs)
+  const inside = between(seriesOf(points), nowTs - windowMs, nowTs)
   if (inside.length < 2) return null
-  let minTs = Number.POSITIVE_INFINITY
-  let maxTs = Number.NEGATIVE_INFINITY
-  for (const p of inside) {
-    if (p.ts < minTs) minTs = p.ts
-    if (p.ts > maxTs) maxTs = p.ts
-  }
-  if (maxTs - minTs < windowMs / 2) return null
-  return fitLine(inside, nowTs, HOUR_MS, (v) => v)?.m ?? null
+  if (inside.ts(inside.length - 1) - inside.ts(0) < windowMs / 2) return null
+  return fitLine(inside, nowTs, HOUR_MS, false)?.m ?? null
 }
 
 export type TrendOptions = {
@@ -92,22 +111,24 @@ export type TrendResult = {
  * Least-squares trend of the points in the window ending at the newest point.
  * Null when fewer than minPoints (and at least 2) points, or all share one ts.
  */
-export function trend(points: readonly TimedValue[], opts: TrendOptions): TrendResult | null {
+export function trend(points: Points, opts: TrendOptions): TrendResult | null {
   const perMs = opts.perMs ?? DAY_MS
-  if (points.length === 0 || !(opts.windowMs > 0) || !(perMs > 0)) return null
-  let newest = Number.NEGATIVE_INFINITY
-  for (const p of points) if (p.ts > newest) newest = p.ts
-  let inside = inRange(points, newest - opts.windowMs, newest)
-  if (opts.relative) inside = inside.filter((p) => p.value > 0)
-  if (inside.length < Math.max(2, opts.minPoints)) return null
+  const all = seriesOf(points)
+  if (all.length === 0 || !(opts.windowMs > 0) || !(perMs > 0)) return null
+  const newest = all.ts(all.length - 1)
+  const inside = between(all, newest - opts.windowMs, newest)
+  const minPoints = Math.max(2, opts.minPoints)
   if (opts.relative) {
-    const fit = fitLine(inside, newest, perMs, Math.log)
+    const fit = fitLine(inside, newest, perMs, true, minPoints)
     if (!fit) return null
     return { slope: fit.m, relativeSlope: Math.expm1(fit.m), n: fit.n, r2: fit.r2 }
   }
-  const fit = fitLine(inside, newest, perMs, (v) => v)
+  if (inside.length < minPoints) return null
+  const fit = fitLine(inside, newest, perMs, false)
   if (!fit) return null
-  const avg = mean(inside.map((p) => p.value))
+  let sum = 0
+  for (let i = 0; i < inside.length; i++) sum += inside.value(i)
+  const avg = sum / inside.length
   return { slope: fit.m, relativeSlope: avg > 0 ? fit.m / avg : null, n: fit.n, r2: fit.r2 }
 }
 
@@ -139,17 +160,14 @@ export type Projection = {
 }
 
 /** x in hours from fromTs, y = value or ln(value). */
-function fitWindow(points: readonly TimedValue[], opts: ProjectOptions): Fit | null {
+function fitWindow(points: Points, opts: ProjectOptions): Fit | null {
   if (!(opts.windowMs > 0)) return null
-  const log = opts.fit === 'log-linear'
-  let inside = inRange(points, opts.fromTs - opts.windowMs, opts.fromTs)
-  if (log) inside = inside.filter((p) => p.value > 0)
-  if (inside.length < Math.max(2, opts.minPoints ?? 2)) return null
-  return fitLine(inside, opts.fromTs, HOUR_MS, log ? Math.log : (v) => v)
+  const inside = between(seriesOf(points), opts.fromTs - opts.windowMs, opts.fromTs)
+  return fitLine(inside, opts.fromTs, HOUR_MS, opts.fit === 'log-linear', opts.minPoints ?? 2)
 }
 
 /** Fits the window ending at fromTs and returns the fitted value at toTs. */
-export function project(points: readonly TimedValue[], opts: ProjectOptions): Projection | null {
+export function project(points: Points, opts: ProjectOptions): Projection | null {
   const fit = fitWindow(points, opts)
   if (!fit) return null
   const y = fit.b + fit.m * ((opts.toTs - opts.fromTs) / HOUR_MS)
@@ -170,7 +188,7 @@ export type CrossingOptions = ProjectOptions & { bound: number; direction: 'belo
  * line is already there at fromTs; null when it does not get there by toTs or there
  * are too few points to fit.
  */
-export function crossing(points: readonly TimedValue[], opts: CrossingOptions): number | null {
+export function crossing(points: Points, opts: CrossingOptions): number | null {
   if (opts.toTs < opts.fromTs) return null
   const fit = fitWindow(points, opts)
   if (!fit) return null

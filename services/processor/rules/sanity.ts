@@ -1,4 +1,4 @@
-import { sampleStandardDeviation } from 'simple-statistics'
+import { lowerBound, type Series, seriesOf } from './series.ts'
 
 /**
  * Sensor sanity checks. A fouled optical DO probe (biofilm, algae on the cap) reads a
@@ -6,6 +6,8 @@ import { sampleStandardDeviation } from 'simple-statistics'
  */
 
 export type Point = { ts: number; value: number }
+/** A window's view (in ts order), or points in any order. */
+export type Points = Series | readonly Point[]
 
 export type StuckOptions = {
   /** The flat run must span at least this long (inclusive: duration ≥ minDurationMs). */
@@ -24,29 +26,30 @@ export type StuckOptions = {
  * small steps into a "flat" line.
  */
 export function stuckValue(
-  points: readonly Point[],
+  points: Points,
   opts: StuckOptions,
 ): { since: number; value: number } | null {
   const tolerance = opts.tolerance ?? 0
-  const sorted = finiteSorted(points)
-  const last = sorted.at(-1)
-  if (!last) return null
-  let lo = last.value
-  let hi = last.value
-  let since = last.ts
+  const s = seriesOf(points)
+  if (s.length === 0) return null
+  const lastTs = s.ts(s.length - 1)
+  const lastValue = s.value(s.length - 1)
+  let lo = lastValue
+  let hi = lastValue
+  let since = lastTs
   let n = 0
-  for (let i = sorted.length - 1; i >= 0; i--) {
-    const p = sorted[i] as Point
-    const nextLo = Math.min(lo, p.value)
-    const nextHi = Math.max(hi, p.value)
+  for (let i = s.length - 1; i >= 0; i--) {
+    const v = s.value(i)
+    const nextLo = Math.min(lo, v)
+    const nextHi = Math.max(hi, v)
     if (nextHi - nextLo > tolerance) break
     lo = nextLo
     hi = nextHi
-    since = p.ts
+    since = s.ts(i)
     n++
   }
-  if (n < opts.minPoints || last.ts - since < opts.minDurationMs) return null
-  return { since, value: last.value }
+  if (n < opts.minPoints || lastTs - since < opts.minDurationMs) return null
+  return { since, value: lastValue }
 }
 
 export type LowVarianceOptions = {
@@ -64,34 +67,32 @@ export type LowVarianceOptions = {
  * jitters by its last digit, so it is never exactly flat but its diurnal cycle is gone.
  */
 export function lowVariance(
-  points: readonly Point[],
+  points: Points,
   opts: LowVarianceOptions,
 ): { stdDev: number; n: number; mean: number; spanMs: number } | null {
-  const sorted = finiteSorted(points)
-  const last = sorted.at(-1)
-  if (!last) return null
-  const from = last.ts - opts.windowMs
-  const kept = sorted.filter((p) => p.ts >= from)
-  const n = kept.length
+  const s = seriesOf(points)
+  if (s.length === 0) return null
+  const lastTs = s.ts(s.length - 1)
+  const from = lowerBound(s, lastTs - opts.windowMs)
+  const n = s.length - from
   if (n < Math.max(2, opts.minPoints)) return null
   // A pond's oxygen barely moves within an hour at night: a new probe's first dozen
   // readings are not a flat day. Judged only once the points cover the window.
-  const spanMs = last.ts - (kept[0] as Point).ts
+  const spanMs = lastTs - s.ts(from)
   if (spanMs < MIN_COVERAGE * opts.windowMs) return null
-  const values = kept.map((p) => p.value)
-  const stdDev = sampleStandardDeviation(values)
+  // Sample standard deviation (n − 1), in two passes as simple-statistics computes it.
+  let sum = 0
+  for (let i = from; i < s.length; i++) sum += s.value(i)
+  const mean = sum / n
+  let squares = 0
+  for (let i = from; i < s.length; i++) squares += (s.value(i) - mean) ** 2
+  const stdDev = Math.sqrt(squares / (n - 1))
   if (stdDev >= opts.minStdDev) return null
-  return { stdDev, n, mean: values.reduce((a, b) => a + b, 0) / n, spanMs }
+  return { stdDev, n, mean, spanMs }
 }
 
 /** Share of the window the points must span before a flat line is judged. */
 const MIN_COVERAGE = 0.9
-
-function finiteSorted(points: readonly Point[]): Point[] {
-  return points
-    .filter((p) => Number.isFinite(p.ts) && Number.isFinite(p.value))
-    .toSorted((a, b) => a.ts - b.ts)
-}
 
 export type SanityDefaults = {
   stuck: Required<StuckOptions>

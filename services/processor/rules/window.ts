@@ -13,6 +13,8 @@
  * preallocated typed arrays cost ~2 KB each, which was most of an idle device's memory.
  */
 
+import { between, lowerBound, type Series } from './series.ts'
+
 export type SeriesPoint = { ts: number; value: number; seq?: number }
 
 export type AddResult = 'added' | 'duplicate' | 'too_old'
@@ -23,8 +25,15 @@ export type SeriesWindow = {
    * RangeError on a non-finite ts or value.
    */
   add(point: SeriesPoint): AddResult
+  /** The same, without a point object (seq NaN: none). */
+  addPoint(ts: number, value: number, seq: number): AddResult
   /** Points with fromMs <= ts <= toMs (both optional), oldest first; a fresh array. */
   points(fromMs?: number, toMs?: number): SeriesPoint[]
+  /**
+   * The same points as a view that copies nothing, for judging a reading. Valid until
+   * the window next changes.
+   */
+  view(fromMs?: number, toMs?: number): Series
   latest(): SeriesPoint | null
   readonly size: number
 }
@@ -47,7 +56,13 @@ function limitsOf(spanMs: number, maxPoints: number): Limits {
   return limits
 }
 
-class Window implements SeriesWindow {
+/** In place: `splice` would hand back an array of what it removed on every eviction. */
+function dropOldest(d: number[], slots: number) {
+  d.copyWithin(0, slots)
+  d.length -= slots
+}
+
+class Window implements SeriesWindow, Series {
   readonly #limits: Limits
   /** ts, value, seq (NaN: none) per point, oldest first. */
   #data: number[] = []
@@ -60,18 +75,25 @@ class Window implements SeriesWindow {
     return this.#data.length / STRIDE
   }
 
-  /** First index whose ts >= t (or > t when `after`). */
+  get length(): number {
+    return this.#data.length / STRIDE
+  }
+
+  ts(i: number): number {
+    return this.#data[i * STRIDE] as number
+  }
+
+  value(i: number): number {
+    return this.#data[i * STRIDE + 1] as number
+  }
+
+  view(fromMs?: number, toMs?: number): Series {
+    if (fromMs === undefined && toMs === undefined) return this
+    return between(this, fromMs ?? Number.NEGATIVE_INFINITY, toMs ?? Number.POSITIVE_INFINITY)
+  }
+
   #bound(t: number, after: boolean): number {
-    const d = this.#data
-    let lo = 0
-    let hi = d.length / STRIDE
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      const ts = d[mid * STRIDE] as number
-      if (ts < t || (after && ts === t)) lo = mid + 1
-      else hi = mid
-    }
-    return lo
+    return lowerBound(this, t, after)
   }
 
   #pointAt(i: number): SeriesPoint {
@@ -84,11 +106,13 @@ class Window implements SeriesWindow {
   }
 
   add(point: SeriesPoint): AddResult {
-    const { ts, value } = point
+    return this.addPoint(point.ts, point.value, point.seq ?? Number.NaN)
+  }
+
+  addPoint(ts: number, value: number, seq: number): AddResult {
     if (!Number.isFinite(ts) || !Number.isFinite(value)) {
       throw new RangeError(`point ts and value must be finite, got ts=${ts} value=${value}`)
     }
-    const seq = point.seq ?? Number.NaN
     const d = this.#data
     const n = d.length / STRIDE
     if (n === 0) {
@@ -103,7 +127,7 @@ class Window implements SeriesWindow {
       const { spanMs, maxPoints } = this.#limits
       let drop = this.#bound(ts - spanMs, false)
       if (n + 1 - drop > maxPoints) drop = n + 1 - maxPoints
-      if (drop > 0) d.splice(0, drop * STRIDE)
+      if (drop > 0) dropOldest(d, drop * STRIDE)
       return 'added'
     }
     let idx = this.#bound(ts, false)
@@ -112,7 +136,7 @@ class Window implements SeriesWindow {
     if (n === this.#limits.maxPoints) {
       // Full: the oldest point goes. A point older than all held would be that point.
       if (idx === 0) return 'too_old'
-      d.splice(0, STRIDE)
+      dropOldest(d, STRIDE)
       idx--
     }
     d.splice(idx * STRIDE, 0, ts, value, seq)

@@ -57,6 +57,39 @@ describe('line protocol', () => {
     expect(metricValues(r).get('counts.brown_planthopper')).toBe(120)
   })
 
+  it("writes a trap's lines as line() does: tags sorted and escaped, a site when there is one", () => {
+    const r = parse({
+      kind: 'pest_trap',
+      ts: 1795903200000,
+      seq: 8,
+      battery_pct: 50,
+      rssi_dbm: -100,
+      trap_id: 'trap 1,north',
+      attractant: 'light_uv',
+      interval_s: 3600,
+      counts: { stem_borer: 0, brown_planthopper: 31, leaf_folder: 4 },
+    })
+    const trap = r as Reading & { counts: Record<string, number> }
+    const expected = Object.keys(trap.counts)
+      .sort()
+      .map((species) =>
+        line(
+          'pest_trap',
+          { ...tags, species, trap: 'trap 1,north', attractant: 'light_uv' },
+          {
+            count: { int: trap.counts[species] as number },
+            interval_s: { int: 3600 },
+            seq: { int: 8 },
+          },
+          1795903200000,
+        ),
+      )
+    const lines = readingLines('pest_trap', r, tags)
+    expect(lines.slice(0, 3)).toEqual(expected)
+    expect(lines[0]).toContain(',site=pond\\ 2,species=brown_planthopper,trap=trap\\ 1\\,north ')
+    expect(lines).toHaveLength(4)
+  })
+
   it('stores the valve state as valve_open 1/0 for irrigation controllers', () => {
     const r = parse({
       kind: 'irrigation_controller',
