@@ -106,6 +106,11 @@ export const ConfigSchema = z.object({
    * way and this does not apply.
    */
   PROCESSOR_FLUSH_MS: z.coerce.number().int().min(0).max(10_000).default(10),
+  /**
+   * Run the processor in a worker thread: `auto` does when this process also runs the
+   * embedded broker (each then has a core of its own).
+   */
+  PROCESSOR_THREAD: z.enum(['auto', 'true', 'false']).default('auto'),
   /** Readings older than this when they arrive raise alerts marked late, ms. */
   PROCESSOR_LATE_AFTER_MS: z.coerce
     .number()

@@ -10,8 +10,9 @@ import { createDatabase } from './influx/influxd.ts'
 import { createLogger, type Logger } from './log.ts'
 import { type Notifier, startNotifier } from './notifier/index.ts'
 import { createHealthChecks, createRegistry, type Ops, startOps } from './ops/server.ts'
-import { type Processor, startProcessor } from './processor/index.ts'
+import { type Processor, type ProcessorConfig, startProcessor } from './processor/index.ts'
 import { registerProcessorMetrics } from './processor/metrics.ts'
+import { startProcessorThread } from './processor/thread.ts'
 import { rotateServiceAccount } from './store/provisioning.ts'
 import type { Store } from './store/repository.ts'
 import { openSqliteStore } from './store/sqlite-store.ts'
@@ -115,19 +116,25 @@ export async function startServices(config: Config, log: Logger): Promise<Runnin
         (influx.api === 'v1' || (await detectApi(influx.url)) === 'v1')
       )
         await createDatabase(influx.url, influx.database)
-      processor = await startProcessor(
-        {
-          mqttUrl: config.MQTT_URL ?? `mqtt://127.0.0.1:${broker?.port ?? config.MQTT_PORT}`,
-          username: config.PROCESSOR_USERNAME,
-          password: secret,
-          influx,
-          maxInflight: config.PROCESSOR_MAX_INFLIGHT,
-          maxInflightBytes: config.PROCESSOR_MAX_INFLIGHT_BYTES,
-          flushMs: config.PROCESSOR_FLUSH_MS,
-          lateAfterMs: config.PROCESSOR_LATE_AFTER_MS,
-        },
-        { store, log },
-      )
+      const processorConfig: ProcessorConfig = {
+        mqttUrl: config.MQTT_URL ?? `mqtt://127.0.0.1:${broker?.port ?? config.MQTT_PORT}`,
+        username: config.PROCESSOR_USERNAME,
+        password: secret,
+        influx,
+        maxInflight: config.PROCESSOR_MAX_INFLIGHT,
+        maxInflightBytes: config.PROCESSOR_MAX_INFLIGHT_BYTES,
+        flushMs: config.PROCESSOR_FLUSH_MS,
+        lateAfterMs: config.PROCESSOR_LATE_AFTER_MS,
+      }
+      const threaded =
+        config.PROCESSOR_THREAD === 'true' || (config.PROCESSOR_THREAD === 'auto' && broker)
+      processor = threaded
+        ? await startProcessorThread(
+            processorConfig,
+            { dbPath: config.dbPath, logLevel: config.LOG_LEVEL },
+            log,
+          )
+        : await startProcessor(processorConfig, { store, log })
       const p = processor
       health.add('processor', () =>
         p.stats().connected ? null : 'not connected to the MQTT broker',

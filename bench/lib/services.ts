@@ -82,7 +82,12 @@ export async function startTani(o: {
     env.MQTT_URL = o.mqttUrl
   }
   const nodeArgs: string[] = [...START_FLAGS, ...(o.nodeArgs ?? [])]
-  if (o.probe) nodeArgs.push('--expose-gc', '--import', PROBE)
+  if (o.probe) {
+    nodeArgs.push('--expose-gc', '--import', PROBE)
+    // The probe reads the main thread's heap: the processor runs there too, so that one
+    // heap holds all of Tani's state (the default puts it in a worker thread of its own).
+    env.PROCESSOR_THREAD = 'false'
+  }
   if (o.cpuProfileDir) nodeArgs.push('--cpu-prof', '--cpu-prof-dir', o.cpuProfileDir)
   const child = spawnNode(`tani-${o.shape}`, MAIN, { env, nodeArgs })
   const ops = `http://127.0.0.1:${opsPort}`
