@@ -8,7 +8,8 @@ import type { SimLogger } from './transport.ts'
  * Load mode: many devices publishing at a target aggregate rate, over one connection per
  * device (as real cellular devices do) or over a few gateway connections (an edge gateway
  * or integration forwarding for many devices: role `gateway`). Readings are valid, cheap
- * to make, and timestamped now; the report says what was sent and acknowledged.
+ * to make, and timestamped now (or on a device clock of their own, see `clock`); the report
+ * says what was sent and acknowledged.
  */
 
 export type LoadDevice = { id: string; kind: DeviceKind; secret?: string }
@@ -25,10 +26,18 @@ export type LoadOptions = {
     | { gateway: { username: string; password: string }; connections: number }
   /** Unacknowledged publishes per connection before it waits (default 1000). */
   maxInflightPerConnection?: number
+  /**
+   * The devices' clock: it reads `startMs` when publishing begins and runs `speed` times
+   * faster than real time (default: the real clock). A soak uses it to give its devices
+   * days of history in minutes, so the rules' look-back windows reach their span.
+   */
+  clock?: DeviceClock
   seed?: number
   log?: SimLogger
   onProgress?(stats: LoadStats): void
 }
+
+export type DeviceClock = { startMs: number; speed: number }
 
 export type LoadStats = {
   sent: number
@@ -64,6 +73,9 @@ export function startLoad(opts: LoadOptions): Load {
   const log = opts.log
   const rng = createRng(opts.seed ?? 1)
   const maxInflight = opts.maxInflightPerConnection ?? 1000
+  const clock = opts.clock
+  if (clock && !(Number.isFinite(clock.startMs) && clock.speed > 0))
+    throw new RangeError('clock: startMs must be a time and speed above 0')
   const stats: LoadStats = {
     sent: 0,
     acknowledged: 0,
@@ -145,7 +157,8 @@ export function startLoad(opts: LoadOptions): Load {
         }
         const device = opts.devices[i] as LoadDevice
         seqs[i] = (seqs[i] as number) + 1
-        const ts = Math.max(now, (lastTs[i] as number) + 1)
+        const deviceNow = clock ? Math.round(clock.startMs + elapsed * clock.speed) : now
+        const ts = Math.max(deviceNow, (lastTs[i] as number) + 1)
         lastTs[i] = ts
         conn.inflight++
         stats.sent++

@@ -1,5 +1,10 @@
 import { readFileSync } from 'node:fs'
-import { type LoadDevice, type LoadStats, startLoad } from '../../firmware-sim/load.ts'
+import {
+  type DeviceClock,
+  type LoadDevice,
+  type LoadStats,
+  startLoad,
+} from '../../firmware-sim/load.ts'
 
 /**
  * The simulator's load mode in a process of its own, so the publisher does not take the
@@ -15,6 +20,7 @@ export type LoadChildOptions = {
   gateway: { username: string; password: string }
   connections: number
   maxInflightPerConnection: number
+  clock?: DeviceClock
 }
 
 export type LoadLine = { type: 'progress' | 'done'; t: number } & LoadStats
@@ -31,6 +37,7 @@ const load = startLoad({
   durationMs: opts.durationMs,
   via: { gateway: opts.gateway, connections: opts.connections },
   maxInflightPerConnection: opts.maxInflightPerConnection,
+  clock: opts.clock,
 })
 const ticker = setInterval(() => say('progress', load.stats()), 200)
 process.on('SIGTERM', () => void load.stop())

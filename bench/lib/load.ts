@@ -1,3 +1,4 @@
+import type { DeviceClock } from '../../firmware-sim/load.ts'
 import { type Child, spawnNode } from './children.ts'
 import type { Fixture } from './fixture.ts'
 import type { LoadChildOptions, LoadLine } from './load-child.ts'
@@ -26,6 +27,8 @@ export function runLoad(
     durationMs: number
     connections?: number
     maxInflight?: number
+    /** The devices' clock (default: real time). */
+    clock?: DeviceClock
   },
 ): RunningLoad {
   const options: LoadChildOptions = {
@@ -36,6 +39,7 @@ export function runLoad(
     gateway: fixture.gateway,
     connections: o.connections ?? 4,
     maxInflightPerConnection: o.maxInflight ?? 2000,
+    clock: o.clock,
   }
   let latest: LoadLine | null = null
   let resolveDone: (l: LoadLine) => void = () => {}

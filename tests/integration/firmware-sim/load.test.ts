@@ -73,4 +73,49 @@ describe('load mode', () => {
     )
     expect(stored - before).toBe(result.acknowledged)
   })
+
+  it('stamps readings on a device clock of its own: days of history in seconds', async () => {
+    const password = await rotateServiceAccount(stack.store, 'load-gateway', 'gateway')
+    const hour = 3_600_000
+    const startMs = Date.now() - 10 * 24 * hour
+    const load = startLoad({
+      mqttUrl: stack.mqttUrl,
+      devices: devices.map(({ id, kind }) => ({ id, kind })),
+      ratePerSecond: 1000,
+      durationMs: 2000,
+      via: { gateway: { username: 'load-gateway', password }, connections: 2 },
+      // An hour of device time per real second.
+      clock: { startMs, speed: 3600 },
+    })
+    const result = await load.done
+    expect(result.failed).toBe(0)
+    expect(result.acknowledged).toBeGreaterThan(1500)
+    const between = (from: number, to: number) =>
+      stack.count(
+        `SELECT COUNT(battery_pct) FROM device_health WHERE farm = 'farm-load' AND time >= ${from}ms AND time < ${to}ms`,
+      )
+    const stored = await eventually(
+      () => between(startMs, startMs + 3 * hour),
+      (n) => n >= result.acknowledged,
+      "every reading in InfluxDB, in the clock's first hours",
+      30_000,
+    )
+    expect(stored).toBe(result.acknowledged)
+    // Spread over the two hours the clock ran, not bunched at its start.
+    expect(await between(startMs, startMs + hour)).toBeGreaterThan(500)
+    expect(await between(startMs + hour, startMs + 3 * hour)).toBeGreaterThan(500)
+  })
+
+  it('refuses a clock that does not run', () => {
+    expect(() =>
+      startLoad({
+        mqttUrl: stack.mqttUrl,
+        devices: [],
+        ratePerSecond: 1,
+        durationMs: 1,
+        via: { perDevice: true },
+        clock: { startMs: Date.now(), speed: 0 },
+      }),
+    ).toThrow(/speed above 0/)
+  })
 })
