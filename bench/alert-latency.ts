@@ -14,7 +14,7 @@ import { AlertEvent, Rule } from '../shared/index.ts'
 import { accepts } from '../tests/harness/ports.ts'
 import { startPushService } from '../tests/harness/push-service.ts'
 import { freePort, waitFor } from './lib/children.ts'
-import { START_FLAGS } from './lib/services.ts'
+import { START_ENV, START_FLAGS } from './lib/services.ts'
 
 /**
  * Alert latency under load: the services (embedded broker, processor, notifier) run in a
@@ -142,6 +142,7 @@ export async function alertLatency(opts: {
       stdio: ['ignore', 'ignore', 'inherit'],
       env: {
         ...process.env,
+        ...START_ENV,
         TANI_SERVICES: 'broker,processor,notifier',
         TANI_DATA_DIR: dir,
         MQTT_HOST: '127.0.0.1',

@@ -6,17 +6,26 @@ import { type Child, freePort, spawnNode, waitFor } from './children.ts'
 import type { Fixture } from './fixture.ts'
 import type { BenchInflux } from './influx.ts'
 
-/** The Node flags of `npm start` (package.json), read from there so the two cannot drift. */
-export const START_FLAGS = (() => {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+const START_SCRIPT = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
     scripts: { start: string }
   }
-  return pkg.scripts.start.split(/\s+/).filter((word) => word.startsWith('--'))
-})()
+).scripts.start.split(/\s+/)
+
+/** The Node flags of `npm start` (package.json), read from there so the two cannot drift. */
+export const START_FLAGS = START_SCRIPT.filter((word) => word.startsWith('--'))
+
+/** The environment `npm start` sets before `node` (MALLOC_ARENA_MAX), likewise. */
+export const START_ENV: Record<string, string> = Object.fromEntries(
+  START_SCRIPT.slice(0, START_SCRIPT.indexOf('node')).flatMap((word) => {
+    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(word)
+    return m ? [[m[1], m[2]]] : []
+  }),
+)
 
 /**
  * Tani itself, as an operator runs it: `npm start` (`node services/main.ts` with the
- * start script's flags) with its configuration in the environment, in a child process of its own so its CPU and memory are its own.
+ * start script's flags and environment) with its configuration in the environment, in a child process of its own so its CPU and memory are its own.
  *   embedded  — the embedded aedes broker and the processor in one process;
  *   processor — the processor alone, against an external broker (`mqttUrl`);
  *   broker    — the embedded broker alone (the reference pipeline's and the drain's aedes).
@@ -60,6 +69,7 @@ export async function startTani(o: {
   const probeFile = join(o.fixture.dataDir, `probe-${opsPort}.json`)
   const services = { embedded: 'broker,processor', processor: 'processor', broker: 'broker' }
   const env: Record<string, string> = {
+    ...START_ENV,
     TANI_SERVICES: services[o.shape],
     TANI_DATA_DIR: o.fixture.dataDir,
     LOG_LEVEL: 'warn',
