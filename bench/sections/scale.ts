@@ -1,5 +1,5 @@
 import { defaultRules } from '../../deploy/rules/default-rules.ts'
-import { parseDuration } from '../../shared/duration.ts'
+import { windowSpanMs } from '../../services/processor/rules/engine.ts'
 import { cleanupAll, sleep, waitFor } from '../lib/children.ts'
 import { countReadings } from '../lib/influx.ts'
 import { runLoad } from '../lib/load.ts'
@@ -37,13 +37,21 @@ async function everyDeviceOnce(pipe: Pipe): Promise<number> {
   const done = await load.done
   if (done.behind > 0 || done.sent < n)
     throw new Error(`only ${done.sent} of ${n} devices sent a reading (${done.behind} behind)`)
-  await waitFor(
-    async () => ((await countReadings(pipe.influx)) >= done.acknowledged ? true : null),
-    'every seed reading in InfluxDB',
-    300_000,
+  await allStored(pipe, done.acknowledged, 'every seed reading in InfluxDB', 300_000)
+  return done.acknowledged
+}
+
+/** Waits until InfluxDB holds at least `n` readings; how many it holds then. */
+function allStored(pipe: Pipe, n: number, what: string, timeoutMs: number): Promise<number> {
+  return waitFor(
+    async () => {
+      const stored = await countReadings(pipe.influx)
+      return stored >= n ? stored : null
+    },
+    what,
+    timeoutMs,
     500,
   )
-  return done.acknowledged
 }
 
 async function idleMemory(pipe: Pipe) {
@@ -132,7 +140,7 @@ export async function scale(ctx: BenchContext): Promise<SectionResult> {
 /**
  * The no-growth run. Growth is only a leak once every look-back window has reached its
  * span: with devices on real time, a 10-minute run shows the 24 h and 5 d windows filling
- * by design. So the soak's devices run on a clock of their own, `SOAK_HISTORY` of device
+ * by design. So the soak's devices run on a clock of their own, `SOAK_HISTORY_MS` of device
  * time in the first tenth of the run, and weeks of history by its end, which ends at now
  * (never ahead: readings from the future are quarantined). From then on every reading
  * pushes one out of its windows, and the heap after a full GC must stay flat. It is read
@@ -146,19 +154,9 @@ export async function scale(ctx: BenchContext): Promise<SectionResult> {
 const SOAK_DEVICES = 1_000
 const SOAK_HISTORY_MS = 8 * 24 * 3_600_000
 
-/** The longest span the engine keeps for the default rules: the window and a day more. */
-function longestWindowMs(): number {
-  const windows = defaultRules().flatMap((r) =>
-    'window' in r.condition && typeof r.condition.window === 'string'
-      ? [parseDuration(r.condition.window)]
-      : [],
-  )
-  return Math.max(...windows) + 24 * 3_600_000
-}
-
 export async function soak(ctx: BenchContext): Promise<SectionResult> {
   const section = 'soak'
-  if (longestWindowMs() > SOAK_HISTORY_MS)
+  if (Math.max(...defaultRules().map((r) => windowSpanMs(r) ?? 0)) > SOAK_HISTORY_MS)
     throw new Error('a default rule looks back further than the soak fills its windows')
   const devices = SOAK_DEVICES
   const pipe = await startOurs('embedded', devices, { probe: true })
@@ -188,15 +186,7 @@ export async function soak(ctx: BenchContext): Promise<SectionResult> {
     })
   }
   const done = await load.done
-  const stored = await waitFor(
-    async () => {
-      const n = await countReadings(pipe.influx)
-      return n >= done.acknowledged ? n : null
-    },
-    'every soak reading in InfluxDB',
-    120_000,
-    500,
-  )
+  const stored = await allStored(pipe, done.acknowledged, 'every soak reading in InfluxDB', 120_000)
   await cleanupAll()
   const from = marks[1] as (typeof marks)[number]
   const to = marks.at(-1) as (typeof marks)[number]

@@ -29,6 +29,16 @@ const LOOKS_BACK = new Set([
 ])
 const MAX_WINDOW_SPAN_MS = 14 * 24 * 3_600_000
 
+/**
+ * How far back the engine keeps a rule's metric: its window and a day more (for trends
+ * by night), at most 14 days; null for a rule that does not look back.
+ */
+export function windowSpanMs(rule: Rule): number | null {
+  const c = rule.condition
+  if (!LOOKS_BACK.has(c.type) || !('metric' in c) || !('window' in c)) return null
+  return Math.min(MAX_WINDOW_SPAN_MS, parseDuration(c.window) + 24 * 3_600_000)
+}
+
 export type EvaluationContext = {
   device: Device
   /** Used in messages; the site id when absent. */
@@ -303,10 +313,9 @@ export function createRuleEngine() {
       )
       spans.clear()
       for (const r of next) {
-        const c = r.condition
-        if (!LOOKS_BACK.has(c.type) || !('metric' in c) || !('window' in c)) continue
-        const span = Math.min(MAX_WINDOW_SPAN_MS, parseDuration(c.window) + 24 * 3_600_000)
-        spans.set(c.metric, Math.max(spanFor(c.metric), span))
+        const span = windowSpanMs(r)
+        if (span === null || !('metric' in r.condition)) continue
+        spans.set(r.condition.metric, Math.max(spanFor(r.condition.metric), span))
       }
       byKind.clear()
       for (const r of next) {
