@@ -1,3 +1,5 @@
+// First: before anything loads mqtt-packet (see quiet-debug.ts).
+import './quiet-debug.ts'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { setFlagsFromString } from 'node:v8'

@@ -1,3 +1,5 @@
+// First: before anything loads mqtt-packet (see quiet-debug.ts).
+import '../quiet-debug.ts'
 import { once } from 'node:events'
 import { getHeapStatistics } from 'node:v8'
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads'
