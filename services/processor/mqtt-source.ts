@@ -48,8 +48,8 @@ type PendingAck = {
   bytes: number
   generation: number
   done: boolean
-  /** The PUBACK mqtt.js produced, held here until `done`. */
-  puback: Packet | null
+  /** Whether mqtt.js has produced its PUBACK (held back here, sent by `release`). */
+  puback: boolean
 }
 
 const noLog = () => {}
@@ -64,8 +64,9 @@ type SendPacket = (packet: Packet, cb?: () => void, ...rest: unknown[]) => void
  * exactly one message in flight — one InfluxDB write per reading. Instead the callback
  * returns at once while fewer than `maxInflight` messages are open (and is held when the
  * window is full, which stops mqtt.js reading the socket: TCP backpressure), and the
- * PUBACK it produces is held back here until the message is acknowledged. PUBACKs leave
- * in the order the PUBLISHes arrived [MQTT-4.6.0-2]. After a reconnect, held PUBACKs of
+ * PUBACK it produces is held back here until the message is acknowledged; then this
+ * source writes it, with the others released at the same time. PUBACKs leave in the
+ * order the PUBLISHes arrived [MQTT-4.6.0-2]. After a reconnect, held PUBACKs of
  * the old connection are dropped: the broker redelivers those messages, and writes are
  * idempotent.
  */
@@ -77,24 +78,58 @@ export function createMqttSource(opts: MqttSourceOptions): MessageSource {
   let waitingCallback: (() => void) | null = null
   let paused = false
   let client: MqttClient | null = null
-  let sendPacket: SendPacket | null = null
   let inflightBytes = 0
   const maxBytes = opts.maxInflightBytes ?? 32 * 1024 * 1024
   const roomForMore = () =>
     !paused && window.length < opts.maxInflight && (window.length === 0 || inflightBytes < maxBytes)
+
+  /** Message ids whose PUBACKs leave together once the current task is done. */
+  const acks: number[] = []
+  let acksScheduled = false
 
   function release() {
     while (window.length > 0 && window[0]?.done && window[0].puback) {
       const head = window.shift() as PendingAck
       byMessageId.delete(head.messageId)
       inflightBytes -= head.bytes
-      if (head.generation === generation && sendPacket) sendPacket(head.puback as Packet)
+      if (head.generation === generation) acks.push(head.messageId)
+    }
+    if (acks.length > 0 && !acksScheduled) {
+      acksScheduled = true
+      process.nextTick(writePubacks)
     }
     if (waitingCallback && roomForMore()) {
       const cb = waitingCallback
       waitingCallback = null
       cb()
     }
+  }
+
+  /**
+   * The PUBACKs released during a task (a batch's completions, say) go out as one buffer
+   * in one socket write: written one by one through mqtt.js, each costs a packet object,
+   * its encoding and a buffer of its own. A PUBACK of MQTT 3.1.1 is four bytes: 0x40,
+   * remaining length 2, the message id (big-endian).
+   */
+  function writePubacks() {
+    acksScheduled = false
+    if (acks.length === 0) return
+    const stream = client?.stream
+    if (!stream || !client?.connected || stream.destroyed) {
+      // Gone: the broker redelivers these messages on the next connection.
+      acks.length = 0
+      return
+    }
+    const buf = Buffer.allocUnsafe(4 * acks.length)
+    for (let i = 0; i < acks.length; i++) {
+      const id = acks[i] as number
+      buf[4 * i] = 0x40
+      buf[4 * i + 1] = 0x02
+      buf[4 * i + 2] = id >> 8
+      buf[4 * i + 3] = id & 0xff
+    }
+    acks.length = 0
+    stream.write(buf)
   }
 
   return {
@@ -110,6 +145,7 @@ export function createMqttSource(opts: MqttSourceOptions): MessageSource {
         username: opts.username,
         password: opts.password,
         clean: false,
+        // 3.1.1: `writePubacks` encodes its PUBACKs itself.
         protocolVersion: 4,
         reconnectPeriod: 1000,
         connectTimeout: 10_000,
@@ -125,12 +161,11 @@ export function createMqttSource(opts: MqttSourceOptions): MessageSource {
       // behaviour (no PUBACK before ack, redelivery after a crash).
       const internal = c as unknown as { _sendPacket: SendPacket }
       const original = internal._sendPacket.bind(c)
-      sendPacket = original
       internal._sendPacket = (packet, cb, ...rest) => {
         if (packet.cmd !== 'puback') return original(packet, cb, ...rest)
         const pending = byMessageId.get(packet.messageId ?? -1)
         if (pending && pending.generation === generation) {
-          pending.puback = packet
+          pending.puback = true
           cb?.()
           release()
           return
@@ -148,7 +183,7 @@ export function createMqttSource(opts: MqttSourceOptions): MessageSource {
         let pending: PendingAck | null = null
         if (packet.qos === 1 && packet.messageId !== undefined) {
           const bytes = (packet.payload as Buffer).length
-          pending = { messageId: packet.messageId, bytes, generation, done: false, puback: null }
+          pending = { messageId: packet.messageId, bytes, generation, done: false, puback: false }
           inflightBytes += bytes
           window.push(pending)
           byMessageId.set(packet.messageId, pending)
@@ -170,6 +205,7 @@ export function createMqttSource(opts: MqttSourceOptions): MessageSource {
       c.on('close', () => {
         generation++
         window.length = 0
+        acks.length = 0
         inflightBytes = 0
         byMessageId.clear()
         // mqtt.js discards the old connection's packet queue; let it go on.
@@ -232,6 +268,8 @@ export function createMqttSource(opts: MqttSourceOptions): MessageSource {
       paused = true
       if (!client) return
       const c = client
+      // The PUBACKs released just now leave before the DISCONNECT.
+      writePubacks()
       // With messages still held, the broker has more queued for us that we will not read;
       // a DISCONNECT would wait behind them (aedes drains its writes for up to a minute).
       // Those messages are unacknowledged, so dropping the connection loses nothing.
