@@ -48,7 +48,7 @@ type PendingAck = {
   bytes: number
   generation: number
   done: boolean
-  /** Whether mqtt.js has produced its PUBACK (held back here, sent by `release`). */
+  /** Whether mqtt.js has produced its PUBACK (held back here; `writePubacks` sends it). */
   puback: boolean
 }
 
