@@ -1,6 +1,5 @@
 declare module 'aedes-persistence-level' {
   import type { Readable } from 'node:stream'
-  import type { ClassicLevel } from 'classic-level'
 
   /** An aedes persistence backed by a LevelDB instance (callback-style facade). */
   export interface LevelPersistence {
@@ -11,5 +10,8 @@ declare module 'aedes-persistence-level' {
     /** The retained messages matching any of the patterns (aedes reads it on SUBSCRIBE). */
     createRetainedStreamCombi(patterns: string[]): Readable
   }
-  export default function aedesPersistenceLevel(db: ClassicLevel<string, Buffer>): LevelPersistence
+  /** A ClassicLevel, or services/broker/coalescing-level.ts's LevelLike in front of one. */
+  export default function aedesPersistenceLevel(
+    db: import('../services/broker/coalescing-level.ts').LevelLike,
+  ): LevelPersistence
 }

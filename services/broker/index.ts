@@ -10,6 +10,7 @@ import { createWebSocketStream, WebSocketServer } from 'ws'
 import type { Logger } from '../log.ts'
 import type { Store } from '../store/repository.ts'
 import { createAuth } from './auth.ts'
+import { coalescingLevel } from './coalescing-level.ts'
 
 export type BrokerConfig = {
   host: string
@@ -142,7 +143,7 @@ export async function startBroker(
   const log = deps.log.child({ module: 'broker' })
   mkdirSync(config.persistenceDir, { recursive: true })
   const db = new ClassicLevel<string, Buffer>(config.persistenceDir, { valueEncoding: 'buffer' })
-  const persistence = keepDeliveryOrder(aedesPersistenceLevel(db))
+  const persistence = keepDeliveryOrder(aedesPersistenceLevel(coalescingLevel(db)))
   const endRetainedStreams = trackRetainedStreams(persistence, log)
   const auth = createAuth({ store: deps.store, log })
 
