@@ -20,7 +20,7 @@ export type RunningLoad = {
  * not acknowledge fast enough; that shows as `behind`).
  */
 export function runLoad(
-  fixture: Fixture,
+  fixture: Pick<Fixture, 'devicesFile' | 'gateway'>,
   o: {
     mqttUrl: string
     ratePerSecond: number
