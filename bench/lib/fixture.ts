@@ -10,8 +10,9 @@ import { tempDir } from './children.ts'
 /**
  * A control-plane store for one run: the load devices (addLoadDevices), the default rule
  * pack, and the accounts the bench connects with. Devices are inserted in one
- * transaction with a placeholder secret hash: the load publishes through a `gateway` account, so no device ever logs
- * in, and scrypt-hashing 50k secrets would measure provisioning, not ingest.
+ * transaction with a placeholder secret hash: the load publishes through a `gateway`
+ * account, so no device ever logs in, and scrypt-hashing 50k secrets would measure
+ * provisioning, not ingest.
  */
 export type Fixture = {
   dataDir: string
