@@ -10,8 +10,9 @@ import type { ClassicLevel } from 'classic-level'
  * embedded broker's main thread, and that thread was the pipeline's bottleneck. Here:
  *
  * - puts and deletes queue in call order and are written together as one batch at the end
- *   of the turn, or, while a batch is being written, when it is done; each call's promise settles when its batch is
- *   written, so aedes still acknowledges a PUBLISH only once the message is in LevelDB;
+ *   of the turn, or, while a batch is being written, when it is done; each call's promise
+ *   settles when its batch is written, so aedes still acknowledges a PUBLISH only once the
+ *   message is in LevelDB;
  * - gets see the queued and unwritten writes, and answer from a bounded cache of the last
  *   values written (a message's packet is read back within milliseconds of being written);
  * - `clear`, `values` and `close` wait for the writes queued before them.
