@@ -383,7 +383,7 @@ export function createRuleEngine() {
             metrics.set(name, dd)
         for (const metric of windowed) {
           const v = metrics.get(metric)
-          if (v !== undefined) windowIn(windowsOf(), metric).addPoint(reading.ts, v, reading.seq)
+          if (v !== undefined) windowIn(windowsOf(), metric).addPoint(reading.ts, v)
         }
         silence.seen(
           ctx.siteTags ?? NO_TAGS,
@@ -583,11 +583,7 @@ export function createRuleEngine() {
       for (const r of readings) degreeDays.observe(device, r, timeZone)
     },
     /** Puts stored points back in a device's window (after a restart); judges nothing. */
-    seedWindow(
-      deviceId: string,
-      metric: string,
-      points: { ts: number; value: number; seq?: number }[],
-    ) {
+    seedWindow(deviceId: string, metric: string, points: { ts: number; value: number }[]) {
       const w = windowIn(windowsOfDevice(deviceId), metric)
       for (const p of points) w.add(p)
     },

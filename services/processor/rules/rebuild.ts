@@ -40,7 +40,7 @@ export async function rebuildWindows(
       for (const metric of need.metrics) {
         const ps = readings.flatMap((r) => {
           const v = metricsOf(r).get(metric)
-          return v === undefined ? [] : [{ ts: r.ts, value: v, seq: r.seq }]
+          return v === undefined ? [] : [{ ts: r.ts, value: v }]
         })
         engine.seedWindow(device, metric, ps)
         points += ps.length

@@ -3,30 +3,34 @@
  *
  * Points can arrive late and out of order (a device flushing its backlog) and twice
  * (QoS 1 redelivery, which repeats the payload: same ts), so `add` inserts in place and
- * drops a point whose ts is already held. The seq alone is not a duplicate: a device
- * that reboots starts counting again, and its new readings must not be thrown away. Eviction is relative to the newest point held, not to wall-clock time,
- * so a backlog replayed hours late is windowed the same way as live data.
+ * drops a point whose ts is already held. A device's seq is not held: it is no test of
+ * a duplicate (a device that reboots counts from 1 again, and its new readings must not
+ * be thrown away) and judging reads only ts and value. Eviction is relative to the
+ * newest point held, not to wall-clock time, so a backlog replayed hours late is
+ * windowed the same way as live data.
  *
- * Storage is one plain array of unboxed doubles, three a point (ts, value, seq or NaN):
- * 24 bytes a point and a few dozen for the window itself. With 10k+ devices × metrics,
- * most series hold a few points: a window object with a closure per method and
- * preallocated typed arrays cost ~2 KB each, which was most of an idle device's memory.
+ * Storage is one plain array of unboxed doubles, two a point (ts, value): 16 bytes a
+ * point and a few dozen for the window itself. Both ends of the fleet count: with 10k+
+ * devices × metrics, most series of an idle fleet hold a few points (a window object
+ * with a closure per method and preallocated typed arrays cost ~2 KB each, which was
+ * most of an idle device's memory), and a busy one fills windows of up to 512 points,
+ * where a third slot for the seq made it 24 bytes a point.
  */
 
 import { between, lowerBound, type Series } from './series.ts'
 
-export type SeriesPoint = { ts: number; value: number; seq?: number }
+export type SeriesPoint = { ts: number; value: number }
 
 export type AddResult = 'added' | 'duplicate' | 'too_old'
 
 export type SeriesWindow = {
   /**
-   * Inserts in ts order; a point with a held ts or seq changes nothing. Throws a
-   * RangeError on a non-finite ts or value.
+   * Inserts in ts order; a point with a held ts changes nothing. Throws a RangeError on
+   * a non-finite ts or value.
    */
   add(point: SeriesPoint): AddResult
-  /** The same, without a point object (seq NaN: none). */
-  addPoint(ts: number, value: number, seq: number): AddResult
+  /** The same, without a point object. */
+  addPoint(ts: number, value: number): AddResult
   /** Points with fromMs <= ts <= toMs (both optional), oldest first; a fresh array. */
   points(fromMs?: number, toMs?: number): SeriesPoint[]
   /**
@@ -41,7 +45,7 @@ export type SeriesWindow = {
 export type SeriesWindowOptions = { spanMs: number; maxPoints?: number }
 
 export const DEFAULT_MAX_POINTS = 512
-const STRIDE = 3
+const STRIDE = 2
 
 /** Shared by every window of the same span and size (a number field costs a box each). */
 type Limits = { spanMs: number; maxPoints: number }
@@ -64,7 +68,7 @@ function dropOldest(d: number[], slots: number) {
 
 class Window implements SeriesWindow, Series {
   readonly #limits: Limits
-  /** ts, value, seq (NaN: none) per point, oldest first. */
+  /** ts, value per point, oldest first. */
   #data: number[] = []
 
   constructor(limits: Limits) {
@@ -99,30 +103,27 @@ class Window implements SeriesWindow, Series {
   #pointAt(i: number): SeriesPoint {
     const d = this.#data
     const k = i * STRIDE
-    const seq = d[k + 2] as number
-    return Number.isNaN(seq)
-      ? { ts: d[k] as number, value: d[k + 1] as number }
-      : { ts: d[k] as number, value: d[k + 1] as number, seq }
+    return { ts: d[k] as number, value: d[k + 1] as number }
   }
 
   add(point: SeriesPoint): AddResult {
-    return this.addPoint(point.ts, point.value, point.seq ?? Number.NaN)
+    return this.addPoint(point.ts, point.value)
   }
 
-  addPoint(ts: number, value: number, seq: number): AddResult {
+  addPoint(ts: number, value: number): AddResult {
     if (!Number.isFinite(ts) || !Number.isFinite(value)) {
       throw new RangeError(`point ts and value must be finite, got ts=${ts} value=${value}`)
     }
     const d = this.#data
     const n = d.length / STRIDE
     if (n === 0) {
-      // Exactly three slots: most series of an idle fleet never get a second point.
-      this.#data = [ts, value, seq]
+      // Exactly two slots: most series of an idle fleet never get a second point.
+      this.#data = [ts, value]
       return 'added'
     }
     const newest = d[(n - 1) * STRIDE] as number
     if (ts > newest) {
-      d.push(ts, value, seq)
+      d.push(ts, value)
       // Eviction is relative to the newest point.
       const { spanMs, maxPoints } = this.#limits
       let drop = this.#bound(ts - spanMs, false)
@@ -139,7 +140,7 @@ class Window implements SeriesWindow, Series {
       dropOldest(d, STRIDE)
       idx--
     }
-    d.splice(idx * STRIDE, 0, ts, value, seq)
+    d.splice(idx * STRIDE, 0, ts, value)
     return 'added'
   }
 

@@ -25,28 +25,21 @@ describe('createSeriesWindow', () => {
 
   it('rejects a duplicate ts and keeps the first value', () => {
     const w = createSeriesWindow({ spanMs: HOUR })
-    expect(w.add({ ts: T0, value: 6.1, seq: 1 })).toBe('added')
-    expect(w.add({ ts: T0, value: 9.9, seq: 2 })).toBe('duplicate')
-    expect(w.points()).toEqual([{ ts: T0, value: 6.1, seq: 1 }])
+    expect(w.add({ ts: T0, value: 6.1 })).toBe('added')
+    expect(w.add({ ts: T0, value: 9.9 })).toBe('duplicate')
+    expect(w.points()).toEqual([{ ts: T0, value: 6.1 }])
   })
 
-  it('keeps a repeated seq at a new time: a rebooted device counts from 1 again', () => {
+  it('keeps a point that differs only in time: a rebooted device counts from 1 again', () => {
+    // The engine adds a rebooted device's seq 7 at its new time; only the ts decides.
     const w = createSeriesWindow({ spanMs: HOUR })
-    expect(w.add({ ts: T0, value: 6.1, seq: 7 })).toBe('added')
-    expect(w.add({ ts: T0 + MIN, value: 6.0, seq: 7 })).toBe('added')
-    expect(w.add({ ts: T0 + MIN, value: 6.0, seq: 7 })).toBe('duplicate')
+    expect(w.addPoint(T0, 6.1)).toBe('added')
+    expect(w.addPoint(T0 + MIN, 6.1)).toBe('added')
+    expect(w.addPoint(T0 + MIN, 6.0)).toBe('duplicate')
     expect(w.size).toBe(2)
-  })
-
-  it('mixes points with and without seq', () => {
-    const w = createSeriesWindow({ spanMs: HOUR })
-    w.add({ ts: T0 + 2 * MIN, value: 2 })
-    w.add({ ts: T0, value: 0, seq: 5 })
-    w.add({ ts: T0 + MIN, value: 1 })
     expect(w.points()).toEqual([
-      { ts: T0, value: 0, seq: 5 },
-      { ts: T0 + MIN, value: 1 },
-      { ts: T0 + 2 * MIN, value: 2 },
+      { ts: T0, value: 6.1 },
+      { ts: T0 + MIN, value: 6.1 },
     ])
   })
 
@@ -90,11 +83,10 @@ describe('createSeriesWindow', () => {
 
   it('defaults maxPoints to 512', () => {
     const w = createSeriesWindow({ spanMs: 10 * HOUR })
-    for (let i = 0; i < 600; i++) w.add({ ts: T0 + i * 1000, value: i, seq: i })
+    for (let i = 0; i < 600; i++) w.addPoint(T0 + i * 1000, i)
     expect(w.size).toBe(512)
-    expect(w.points()[0]).toEqual({ ts: T0 + 88_000, value: 88, seq: 88 })
-    // The seq of an evicted point is no longer a duplicate.
-    expect(w.add({ ts: T0 + 600_000, value: 0, seq: 0 })).toBe('added')
+    expect(w.points()[0]).toEqual({ ts: T0 + 88_000, value: 88 })
+    expect(w.latest()).toEqual({ ts: T0 + 599_000, value: 599 })
   })
 
   it('filters points by an inclusive range', () => {
