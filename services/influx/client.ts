@@ -33,6 +33,8 @@ export type InfluxWriter = {
   api: InfluxApi
   /** One attempt; rejects with an {@link InfluxWriteError}. Retrying is the caller's job. */
   write(lines: string[]): Promise<void>
+  /** One request of lines already joined by `\n`; rejects like `write`. */
+  writeBody(body: string): Promise<void>
   close(): Promise<void>
 }
 
@@ -365,8 +367,8 @@ export function retryDelayMs(err: unknown, attempt: number): number {
 // ---------------------------------------------------------------------------------------------
 // writer
 
-// One request carries this many lines at most (a batch can grow past it while a write is
-// under way, and a backlog message carries up to 1,000 readings).
+// One request of `write` carries this many lines at most (the processor's batcher cuts its
+// own requests and sends them through `writeBody`).
 const WRITE_CHUNK_LINES = 5000
 
 /**
@@ -397,21 +399,21 @@ export async function createInfluxWriter(config: InfluxConfig, log: Logger): Pro
   )
 
   let closed = false
+  async function writeBody(body: string): Promise<void> {
+    if (closed) throw new Error('InfluxDB writer is closed')
+    try {
+      await client.transport.request(path, body, options)
+    } catch (err) {
+      throw toInfluxWriteError(err)
+    }
+  }
   return {
     api,
+    writeBody,
     async write(lines: string[]): Promise<void> {
       if (closed) throw new Error('InfluxDB writer is closed')
-      for (let start = 0; start < lines.length; start += WRITE_CHUNK_LINES) {
-        const chunk =
-          start === 0 && lines.length <= WRITE_CHUNK_LINES
-            ? lines
-            : lines.slice(start, start + WRITE_CHUNK_LINES)
-        try {
-          await client.transport.request(path, chunk.join('\n'), options)
-        } catch (err) {
-          throw toInfluxWriteError(err)
-        }
-      }
+      for (let start = 0; start < lines.length; start += WRITE_CHUNK_LINES)
+        await writeBody(lines.slice(start, start + WRITE_CHUNK_LINES).join('\n'))
     },
     async close(): Promise<void> {
       closed = true

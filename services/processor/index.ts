@@ -40,6 +40,9 @@ export type ProcessorStats = PipelineStats & {
   inflight: number
   inflightBytes: number
   writeRetries: number
+  /** InfluxDB writes that succeeded, and the lines they carried. */
+  writes: number
+  linesWritten: number
   pendingLines: number
   alertsPublished: number
   connected: boolean
@@ -96,8 +99,7 @@ export async function startProcessor(
     log,
     record: (events) => {
       try {
-        batcher.add({
-          lines: events.map(alertEventLine),
+        batcher.add(events.map(alertEventLine), {
           onWritten: () => {},
           onRejected: (reason) => log.warn({ reason }, 'alert events not recorded in InfluxDB'),
         })
@@ -193,6 +195,8 @@ export async function startProcessor(
       inflight: source.inflight(),
       inflightBytes: source.inflightBytes(),
       writeRetries: batcher.stats().retries,
+      writes: batcher.stats().batches,
+      linesWritten: batcher.stats().lines,
       pendingLines: batcher.stats().pendingLines,
       connected: source.connected(),
       alertsPublished: alerts.published(),

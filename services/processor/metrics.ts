@@ -23,6 +23,12 @@ export function registerProcessorMetrics(registry: Registry, stats: () => Proces
     (s) => s.alertsPublished,
   )
   counter('tani_processor_write_retries_total', 'InfluxDB writes retried', (s) => s.writeRetries)
+  counter('tani_processor_influx_writes_total', 'InfluxDB writes that succeeded', (s) => s.writes)
+  counter(
+    'tani_processor_influx_lines_written_total',
+    'Line-protocol lines InfluxDB accepted',
+    (s) => s.linesWritten,
+  )
   counter(
     'tani_processor_messages_retried_total',
     'Messages whose processing was tried again',

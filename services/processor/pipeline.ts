@@ -17,7 +17,7 @@ import type { DeviceDirectory, RuleContext } from './device-directory.ts'
 import { type DeviceTags, forecastLine, readingLines, statusLine } from './line-protocol.ts'
 import type { SourceMessage } from './mqtt-source.ts'
 import type { RuleEngine } from './rules/engine.ts'
-import type { WriteBatcher } from './write-batcher.ts'
+import type { WriteBatcher, WriteCompletion } from './write-batcher.ts'
 
 export { MAX_UPLINK_BYTES } from './decoders/common.ts'
 export { createDeviceDirectory, type DeviceDirectory } from './device-directory.ts'
@@ -161,8 +161,7 @@ export function createPipeline(deps: PipelineDeps) {
     })
     const forecasts = deps.rules.drainForecasts()
     if (forecasts.length)
-      deps.batcher.add({
-        lines: forecasts.map(forecastLine),
+      deps.batcher.add(forecasts.map(forecastLine), {
         onWritten: () => {},
         onRejected: (reason) => log.warn({ reason }, 'forecast errors not recorded'),
       })
@@ -190,18 +189,80 @@ export function createPipeline(deps: PipelineDeps) {
     setTimeout(() => run(message, attempt + 1), delayMs)
   }
 
+  /** Runs a step of the message's processing; if it fails, the message is tried again. */
+  function attemptStep(
+    message: SourceMessage,
+    attempt: number,
+    step: () => Promise<void> | void,
+  ): Promise<void> | void {
+    try {
+      const done = step()
+      if (done) return done.catch((err) => retryLater(message, attempt, err))
+    } catch (err) {
+      retryLater(message, attempt, err)
+    }
+  }
+
   function guard<A extends unknown[]>(
     message: SourceMessage,
     attempt: number,
     step: (...args: A) => Promise<void> | void,
   ): (...args: A) => Promise<void> | void {
-    return (...args) => {
-      try {
-        const done = step(...args)
-        if (done) return done.catch((err) => retryLater(message, attempt, err))
-      } catch (err) {
-        retryLater(message, attempt, err)
-      }
+    return (...args) => attemptStep(message, attempt, () => step(...args))
+  }
+
+  /**
+   * What waits for a message's InfluxDB write: one small object, not closures over the
+   * whole step — those kept the readings, tags and lines alive until the write returned,
+   * and everything alive then is copied by each young-generation collection.
+   */
+  class StoredMessage implements WriteCompletion {
+    readonly message: SourceMessage
+    readonly attempt: number
+    readonly deviceId: string
+    /** Readings the message carried; null for a status message. */
+    readonly readings: number | null
+    /** The save of the alert events the readings raised, settled to its error (if any). */
+    readonly saved: Promise<unknown> | null
+
+    constructor(
+      message: SourceMessage,
+      attempt: number,
+      deviceId: string,
+      readings: number | null,
+      saved: Promise<unknown> | null,
+    ) {
+      this.message = message
+      this.attempt = attempt
+      this.deviceId = deviceId
+      this.readings = readings
+      this.saved = saved
+    }
+
+    onWritten(): Promise<void> | void {
+      return attemptStep(this.message, this.attempt, () =>
+        this.saved
+          ? this.saved.then((err) => {
+              if (err) throw err
+              this.acknowledge()
+            })
+          : this.acknowledge(),
+      )
+    }
+
+    onRejected(reason: string): Promise<void> | void {
+      return attemptStep(this.message, this.attempt, async () => {
+        const err = await this.saved
+        if (err) throw err
+        await quarantine(this.message, 'rejected_by_influxdb', reason, this.deviceId)
+        this.message.ack()
+      })
+    }
+
+    private acknowledge() {
+      if (this.readings === null) stats.statusesStored++
+      else stats.readingsStored += this.readings
+      this.message.ack()
     }
   }
 
@@ -244,20 +305,10 @@ export function createPipeline(deps: PipelineDeps) {
       }
     }
     const { device } = valid
-    // Step 3: store. The job completes after InfluxDB has the lines.
+    // Step 3: store. The message is acknowledged after InfluxDB has the lines.
     if (valid.channel === 'status') {
       const lines = [statusLine(device.kind, valid.status, tagsOf(device), message.receivedAt)]
-      deps.batcher.add({
-        lines,
-        onWritten: guard(message, attempt, () => {
-          stats.statusesStored++
-          message.ack()
-        }),
-        onRejected: guard(message, attempt, async (reason: string) => {
-          await quarantine(message, 'rejected_by_influxdb', reason, device.id)
-          message.ack()
-        }),
-      })
+      deps.batcher.add(lines, new StoredMessage(message, attempt, device.id, null, null))
       return
     }
     const readings = valid.uplink.readings
@@ -268,31 +319,10 @@ export function createPipeline(deps: PipelineDeps) {
     const emitted = evaluateAndEmit(device, readings)
     // Settled to the error, if any, so a failure waits for the write instead of escaping.
     const saved = emitted ? emitted.then(noError, (err: unknown) => err) : null
-    const afterSaved = (then: () => Promise<void> | void) =>
-      saved
-        ? saved.then((err) => {
-            if (err) throw err
-            return then()
-          })
-        : then()
     const tags = tagsOf(device)
     const lines: string[] = []
     for (const r of readings) readingLines(device.kind, r, tags, lines)
-    deps.batcher.add({
-      lines,
-      onWritten: guard(message, attempt, () =>
-        afterSaved(() => {
-          stats.readingsStored += readings.length
-          message.ack()
-        }),
-      ),
-      onRejected: guard(message, attempt, (reason: string) =>
-        afterSaved(async () => {
-          await quarantine(message, 'rejected_by_influxdb', reason, device.id)
-          message.ack()
-        }),
-      ),
-    })
+    deps.batcher.add(lines, new StoredMessage(message, attempt, device.id, readings.length, saved))
   }
 
   return {

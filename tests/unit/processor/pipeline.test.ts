@@ -44,7 +44,8 @@ async function setup(
   }) as typeof store
   const batcher = createWriteBatcher({
     writer: {
-      async write(lines) {
+      async writeBody(body) {
+        const lines = body.split('\n')
         if (opts.influx?.down)
           throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })
         const bad =
