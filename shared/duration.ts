@@ -7,8 +7,24 @@ export const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 
 type Unit = keyof typeof UNIT_MS
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)/
 
+/**
+ * Parsed durations by text. The rule engine reads its rules' durations ("6h", "30m") for
+ * every reading it judges; a regex and a slice per part of each was measurable there.
+ */
+const parsed = new Map<string, number>()
+const MAX_CACHED = 1000
+
 /** "1d6h30m" → ms; throws with the offending text otherwise. */
 export function parseDuration(text: string): number {
+  const known = parsed.get(text)
+  if (known !== undefined) return known
+  const ms = parseUncached(text)
+  if (parsed.size >= MAX_CACHED) parsed.clear()
+  parsed.set(text, ms)
+  return ms
+}
+
+function parseUncached(text: string): number {
   const t = text.trim()
   let rest = t
   let total = 0

@@ -63,9 +63,11 @@ function cachedLoader<V>(ttlMs: number, load: (key: string) => Promise<V>): Cach
       currentSince = now
     }
     if (previous.size > 0 && now - previousSince >= ttlMs) previous = new Map()
-    if (current.has(key)) return current.get(key) as V
-    if (previous.has(key)) return previous.get(key) as V
-    return NOT_HELD
+    // Answers are never undefined (an unknown device is held as null): one lookup each.
+    const fresh = current.get(key)
+    if (fresh !== undefined) return fresh
+    const older = previous.get(key)
+    return older === undefined ? NOT_HELD : older
   }
   return {
     peek: (key) => {
