@@ -31,7 +31,17 @@ export type Judgement = {
 
 export type JudgeContext = { ts: number; timeZone: string }
 
-const hm = (text: string) => text.split(':').map(Number) as [number, number]
+/** "05:30" → [5, 30]; a rule's few texts, read for every reading it judges. */
+const hours = new Map<string, [number, number]>()
+function hm(text: string): [number, number] {
+  let parsed = hours.get(text)
+  if (!parsed) {
+    parsed = text.split(':').map(Number) as [number, number]
+    if (hours.size >= 1000) hours.clear()
+    hours.set(text, parsed)
+  }
+  return parsed
+}
 
 export function judge(
   c: Condition,

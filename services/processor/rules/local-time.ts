@@ -7,6 +7,7 @@
 const SLOT_MS = 15 * 60_000
 const DAY_MS = 24 * 3_600_000
 const MAX_SLOTS_PER_ZONE = 20_000
+const MAX_CACHED_DATES = 4096
 
 const formatters = new Map<string, Intl.DateTimeFormat>()
 const offsets = new Map<string, Map<number, number>>()
@@ -80,9 +81,20 @@ export function localMinutes(ts: number, timeZone: string): number {
   return Math.floor((((local % DAY_MS) + DAY_MS) % DAY_MS) / 60_000)
 }
 
+/** Local dates by local day number: degree-days ask for one with every weather reading. */
+const dates = new Map<number, string>()
+
 /** Local date, YYYY-MM-DD. */
-export const localDate = (ts: number, timeZone: string): string =>
-  new Date(ts + zoneOffsetMs(ts, timeZone)).toISOString().slice(0, 10)
+export function localDate(ts: number, timeZone: string): string {
+  const day = Math.floor((ts + zoneOffsetMs(ts, timeZone)) / DAY_MS)
+  let date = dates.get(day)
+  if (date === undefined) {
+    date = new Date(day * DAY_MS).toISOString().slice(0, 10)
+    if (dates.size >= MAX_CACHED_DATES) dates.clear()
+    dates.set(day, date)
+  }
+  return date
+}
 
 /** Local time of day, HH:MM. */
 export const localHHMM = (ts: number, timeZone: string): string =>
