@@ -18,7 +18,8 @@ export type HeardFrom = {
   lastArrivalMs: number
   lastTs: number
   lastSeq: number
-  gaps: number[]
+  /** The last few gaps between readings; null until there is one (an idle device has none). */
+  gaps: number[] | null
 }
 
 const GAPS_KEPT = 8
@@ -46,7 +47,7 @@ export function createSilenceWatch() {
           lastArrivalMs: arrivalMs,
           lastTs: reading.ts,
           lastSeq: reading.seq,
-          gaps: [],
+          gaps: null,
         })
         return
       }
@@ -55,6 +56,7 @@ export function createSilenceWatch() {
       h.cooperativeId = cooperativeId
       h.lastArrivalMs = Math.max(h.lastArrivalMs, arrivalMs)
       if (reading.ts > h.lastTs) {
+        h.gaps ??= []
         h.gaps.push(reading.ts - h.lastTs)
         if (h.gaps.length > GAPS_KEPT) h.gaps.shift()
         h.lastTs = reading.ts
@@ -65,7 +67,7 @@ export function createSilenceWatch() {
     limitMs(c: NoDataCondition, h: HeardFrom): number | null {
       const after = c.after ? parseDuration(c.after) : 0
       if (c.missed_readings === undefined) return after
-      if (h.gaps.length < 2) return c.after ? after : null
+      if (!h.gaps || h.gaps.length < 2) return c.after ? after : null
       return Math.max(after, c.missed_readings * median(h.gaps))
     },
     devices: () => heard.values(),
