@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { memoize } from './memo.ts'
 
 /**
  * Durations as people write them in rules and scenario files: "90s", "10m", "2h", "1d6h".
@@ -8,21 +9,10 @@ type Unit = keyof typeof UNIT_MS
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)/
 
 /**
- * Parsed durations by text. The rule engine reads its rules' durations ("6h", "30m") for
- * every reading it judges; a regex and a slice per part of each was measurable there.
+ * "1d6h30m" → ms; throws with the offending text otherwise. Kept by text: the rule engine
+ * reads its rules' durations ("6h", "30m") for every reading it judges.
  */
-const parsed = new Map<string, number>()
-const MAX_CACHED = 1000
-
-/** "1d6h30m" → ms; throws with the offending text otherwise. */
-export function parseDuration(text: string): number {
-  const known = parsed.get(text)
-  if (known !== undefined) return known
-  const ms = parseUncached(text)
-  if (parsed.size >= MAX_CACHED) parsed.clear()
-  parsed.set(text, ms)
-  return ms
-}
+export const parseDuration = memoize(parseUncached)
 
 function parseUncached(text: string): number {
   const t = text.trim()

@@ -14,7 +14,8 @@ import { type Broker, startBroker } from './setups.ts'
  * influxd's own count of accepted points every 250 ms (see `pointsAccepted`), between
  * the moments 10 % and 90 % of the drain's points were stored; every reading must be
  * counted in InfluxDB at the end. On aedes the broker runs as its own process here
- * (`TANI_SERVICES=broker`), since the processor must be stopped while the broker goes on. */
+ * (`TANI_SERVICES=broker`), since the processor must be stopped while the broker goes on.
+ */
 
 /** The backlog: about 20 s of the sustained rate measured earlier, within bounds. */
 export function backlogSize(ctx: BenchContext): number {

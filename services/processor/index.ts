@@ -190,17 +190,20 @@ export async function startProcessor(
   )
 
   return {
-    stats: () => ({
-      ...pipeline.stats(),
-      inflight: source.inflight(),
-      inflightBytes: source.inflightBytes(),
-      writeRetries: batcher.stats().retries,
-      writes: batcher.stats().batches,
-      linesWritten: batcher.stats().lines,
-      pendingLines: batcher.stats().pendingLines,
-      connected: source.connected(),
-      alertsPublished: alerts.published(),
-    }),
+    stats: () => {
+      const written = batcher.stats()
+      return {
+        ...pipeline.stats(),
+        inflight: source.inflight(),
+        inflightBytes: source.inflightBytes(),
+        writeRetries: written.retries,
+        writes: written.batches,
+        linesWritten: written.lines,
+        pendingLines: written.pendingLines,
+        connected: source.connected(),
+        alertsPublished: alerts.published(),
+      }
+    },
     reloadRules,
     async stop(drainTimeoutMs = 10_000) {
       clearInterval(rulesTimer)

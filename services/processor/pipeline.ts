@@ -203,14 +203,6 @@ export function createPipeline(deps: PipelineDeps) {
     }
   }
 
-  function guard<A extends unknown[]>(
-    message: SourceMessage,
-    attempt: number,
-    step: (...args: A) => Promise<void> | void,
-  ): (...args: A) => Promise<void> | void {
-    return (...args) => attemptStep(message, attempt, () => step(...args))
-  }
-
   /**
    * What waits for a message's InfluxDB write: one small object, not closures over the
    * whole step — those kept the readings, tags and lines alive until the write returned,
@@ -267,7 +259,7 @@ export function createPipeline(deps: PipelineDeps) {
   }
 
   const run = (message: SourceMessage, attempt: number) =>
-    guard(message, attempt, () => handle(message, attempt))()
+    attemptStep(message, attempt, () => handle(message, attempt))
 
   /** A message that cannot be processed is quarantined with its reason, then acknowledged. */
   async function refuse(message: SourceMessage, err: unknown): Promise<void> {

@@ -91,8 +91,13 @@ class Batch {
     this.buf = bigger
   }
 
-  byteStart = (job: number) => (job === 0 ? 0 : (this.byteEnds[job - 1] as number))
-  lineStart = (job: number) => (job === 0 ? 0 : (this.lineEnds[job - 1] as number))
+  byteStart(job: number): number {
+    return job === 0 ? 0 : (this.byteEnds[job - 1] as number)
+  }
+
+  lineStart(job: number): number {
+    return job === 0 ? 0 : (this.lineEnds[job - 1] as number)
+  }
 
   /** Jobs `from` … `to - 1` as one request body (without the last newline). */
   body(from: number, to: number): string {

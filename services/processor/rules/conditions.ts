@@ -1,6 +1,7 @@
 import { medianSorted } from 'simple-statistics'
 import { parseDuration } from '../../../shared/duration.ts'
 import type { Condition } from '../../../shared/index.ts'
+import { memoize } from '../../../shared/memo.ts'
 import { crossing, nextLocalTime, project, ratePerHour, trend } from './fits.ts'
 import { localHHMM, localMinutes } from './local-time.ts'
 import { lowVariance, stuckValue } from './sanity.ts'
@@ -31,17 +32,8 @@ export type Judgement = {
 
 export type JudgeContext = { ts: number; timeZone: string }
 
-/** "05:30" → [5, 30]; a rule's few texts, read for every reading it judges. */
-const hours = new Map<string, [number, number]>()
-function hm(text: string): [number, number] {
-  let parsed = hours.get(text)
-  if (!parsed) {
-    parsed = text.split(':').map(Number) as [number, number]
-    if (hours.size >= 1000) hours.clear()
-    hours.set(text, parsed)
-  }
-  return parsed
-}
+/** "05:30" → [5, 30]; kept by text, as a rule's few texts are read for every reading. */
+const hm = memoize((text: string) => text.split(':').map(Number) as [number, number])
 
 export function judge(
   c: Condition,

@@ -4,10 +4,12 @@
  * devices (bench profile). A zone's UTC offset is read once per zone and 15-minute slot —
  * offsets only change at transitions, which fall on 15-minute boundaries of UTC.
  */
+
+import { memoize } from '../../../shared/memo.ts'
+
 const SLOT_MS = 15 * 60_000
 const DAY_MS = 24 * 3_600_000
 const MAX_SLOTS_PER_ZONE = 20_000
-const MAX_CACHED_DATES = 4096
 
 const formatters = new Map<string, Intl.DateTimeFormat>()
 const offsets = new Map<string, Map<number, number>>()
@@ -81,20 +83,12 @@ export function localMinutes(ts: number, timeZone: string): number {
   return Math.floor((((local % DAY_MS) + DAY_MS) % DAY_MS) / 60_000)
 }
 
-/** Local dates by local day number: degree-days ask for one with every weather reading. */
-const dates = new Map<number, string>()
+/** YYYY-MM-DD of a local day number, kept: degree-days ask with every weather reading. */
+const dateOfDay = memoize((day: number) => new Date(day * DAY_MS).toISOString().slice(0, 10), 4096)
 
 /** Local date, YYYY-MM-DD. */
-export function localDate(ts: number, timeZone: string): string {
-  const day = Math.floor((ts + zoneOffsetMs(ts, timeZone)) / DAY_MS)
-  let date = dates.get(day)
-  if (date === undefined) {
-    date = new Date(day * DAY_MS).toISOString().slice(0, 10)
-    if (dates.size >= MAX_CACHED_DATES) dates.clear()
-    dates.set(day, date)
-  }
-  return date
-}
+export const localDate = (ts: number, timeZone: string): string =>
+  dateOfDay(Math.floor((ts + zoneOffsetMs(ts, timeZone)) / DAY_MS))
 
 /** Local time of day, HH:MM. */
 export const localHHMM = (ts: number, timeZone: string): string =>
